@@ -1,0 +1,427 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace PrecisionLS.Numerics;
+
+/// <summary>
+/// Dense matrix products on row-major spans, the kernels every Linear layer runs on.
+/// <list type="bullet">
+/// <item>NN: c[i,j] (+)= Σ_p a[i,p]·b[p,j]; a is [m,k], b is [k,n] (BLAS gemm "N","N").</item>
+/// <item>TN: c[i,j] (+)= Σ_p a[p,i]·b[p,j]; a is [k,m], b is [k,n] (weight gradients: dW = dYᵀ X).</item>
+/// <item>NT: c[i,j] (+)= Σ_p a[i,p]·b[j,p]; a is [m,k], b is [n,k] (Linear forward: y = x Wᵀ with W [out, in]).</item>
+/// </list>
+/// <c>accumulate</c> = false overwrites c, true adds to it. c must not overlap a or b.
+/// </summary>
+/// <remarks>
+/// A 6-row by 4-vector register tile (24 accumulators: 6x32 doubles with AVX-512), k blocked by 256, rows
+/// split over <see cref="WorkerPool.Shared"/>. Each c element is summed over p in increasing order by one
+/// thread, so results do not depend on the thread count; they differ from the naive reference (kept here as
+/// <see cref="NNReference{T}"/> and friends) only by FMA rounding.
+/// </remarks>
+public static unsafe class Gemm
+{
+    private const int MR = 6;      // rows per register tile
+    private const int NRV = 4;     // vectors per register tile
+    private const int KC = 256;    // k block: a [KC, tile] slice of b stays in L2, a panel in L1
+    private const int MC = 96;     // rows per cache block of a (multiple of MR)
+
+    /// <summary>c[i,j] (+)= Σ_p a[i,p]·b[p,j]. a [m,k], b [k,n], c [m,n].</summary>
+    public static void NN<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        Check(a, b, c, m, n, k, m * k, k * n);
+        if (m == 0 || n == 0) return;
+        if (k == 0) { if (!accumulate) c[..(m * n)].Clear(); return; }
+        fixed (T* pa = a, pb = b, pc = c)
+            Run(pa, k, 1, pb, n, pc, n, m, n, k, accumulate);
+    }
+
+    /// <summary>c[i,j] (+)= Σ_p a[p,i]·b[p,j]. a [k,m], b [k,n], c [m,n].</summary>
+    public static void TN<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        Check(a, b, c, m, n, k, k * m, k * n);
+        if (m == 0 || n == 0) return;
+        if (k == 0) { if (!accumulate) c[..(m * n)].Clear(); return; }
+        int w = VectorWidth<T>();
+        if (n < w && m >= w)
+        {
+            // Few columns: compute cᵀ = bᵀ a (full-width tiles), then transpose into c.
+            var scratch = Scratch<T>.Get(m * n);
+            fixed (T* pa = a, pb = b, ps = scratch)
+                Run(pb, 1, n, pa, m, ps, m, n, m, k, false);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    c[i * n + j] = accumulate ? c[i * n + j] + scratch[j * m + i] : scratch[j * m + i];
+            return;
+        }
+        if (k >= 2 * KSplit && (long)m * n <= 1 << 20)
+        {
+            // Long reduction, small output (weight gradients over B·L rows): fixed chunks of k summed
+            // separately, then added in chunk order. The split is fixed by k alone, not by the thread count.
+            int chunks = (k + KSplit - 1) / KSplit;
+            var partial = Scratch<T>.Get(chunks * m * n);
+            fixed (T* pa = a, pb = b, pp = partial)
+            {
+                var job = SplitJob<T>.Current;
+                job.Set(pa, pb, pp, m, n, k);
+                WorkerPool.Shared.For(chunks, 1, job.Body);
+            }
+            var cm = c[..(m * n)];
+            if (!accumulate) partial[..(m * n)].CopyTo(cm);
+            else AddInPlace(cm, partial[..(m * n)]);
+            for (int ch = 1; ch < chunks; ch++) AddInPlace(cm, partial.Slice(ch * m * n, m * n));
+            return;
+        }
+        fixed (T* pa = a, pb = b, pc = c)
+            Run(pa, 1, m, pb, n, pc, n, m, n, k, accumulate);
+    }
+
+    private const int KSplit = 2048;
+
+    private static void AddInPlace<T>(Span<T> dst, ReadOnlySpan<T> src) where T : unmanaged, INumber<T>
+    {
+        for (int i = 0; i < dst.Length; i++) dst[i] += src[i];
+    }
+
+    private sealed class SplitJob<T> where T : unmanaged, INumber<T>
+    {
+        [ThreadStatic] private static SplitJob<T>? _current;
+        public static SplitJob<T> Current => _current ??= new SplitJob<T>();
+        private T* _a, _b, _partial;
+        private int _m, _n, _k;
+        public readonly Action<int, int> Body;
+        private SplitJob() { Body = Execute; }
+        public void Set(T* a, T* b, T* partial, int m, int n, int k) { _a = a; _b = b; _partial = partial; _m = m; _n = n; _k = k; }
+
+        private void Execute(int ch0, int ch1)
+        {
+            for (int ch = ch0; ch < ch1; ch++)
+            {
+                int p0 = ch * KSplit, kc = Math.Min(KSplit, _k - p0);
+                T* a = _a + (nint)p0 * _m, b = _b + (nint)p0 * _n, dst = _partial + (nint)ch * _m * _n;
+                if (SimdInfo.Use512<T>()) Blocked<Simd512<T>, Vector512<T>, T>(a, 1, _m, b, _n, dst, _n, 0, _m, _n, kc, false);
+                else if (SimdInfo.Use256<T>()) Blocked<Simd256<T>, Vector256<T>, T>(a, 1, _m, b, _n, dst, _n, 0, _m, _n, kc, false);
+                else ScalarBlock(a, 1, _m, b, _n, dst, _n, 0, _m, 0, _n, kc, false);
+            }
+        }
+    }
+
+    /// <summary>c[i,j] (+)= Σ_p a[i,p]·b[j,p]. a [m,k], b [n,k], c [m,n].</summary>
+    public static void NT<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        Check(a, b, c, m, n, k, m * k, n * k);
+        if (m == 0 || n == 0) return;
+        if (k == 0) { if (!accumulate) c[..(m * n)].Clear(); return; }
+        int w = VectorWidth<T>();
+        if (n < w)
+        {
+            // Few output columns: one dot product along k per element (a and b rows are contiguous).
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    T s = Dot(a.Slice(i * k, k), b.Slice(j * k, k));
+                    c[i * n + j] = accumulate ? c[i * n + j] + s : s;
+                }
+            return;
+        }
+        // Pack bᵀ once ([k, n], contiguous along n) and run the NN kernel.
+        var packed = Scratch<T>.Get(k * n);
+        for (int j = 0; j < n; j++)
+            for (int p = 0; p < k; p++)
+                packed[p * n + j] = b[j * k + p];
+        fixed (T* pa = a, pb = packed, pc = c)
+            Run(pa, k, 1, pb, n, pc, n, m, n, k, accumulate);
+    }
+
+    /// <summary>Reference for <see cref="NN{T}"/>: the plain triple loop.</summary>
+    public static void NNReference<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate) where T : INumber<T>
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                T s = T.Zero;
+                for (int p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
+                c[i * n + j] = accumulate ? c[i * n + j] + s : s;
+            }
+    }
+
+    /// <summary>Reference for <see cref="TN{T}"/>.</summary>
+    public static void TNReference<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate) where T : INumber<T>
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                T s = T.Zero;
+                for (int p = 0; p < k; p++) s += a[p * m + i] * b[p * n + j];
+                c[i * n + j] = accumulate ? c[i * n + j] + s : s;
+            }
+    }
+
+    /// <summary>Reference for <see cref="NT{T}"/>.</summary>
+    public static void NTReference<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate) where T : INumber<T>
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                T s = T.Zero;
+                for (int p = 0; p < k; p++) s += a[i * k + p] * b[j * k + p];
+                c[i * n + j] = accumulate ? c[i * n + j] + s : s;
+            }
+    }
+
+    /// <summary>Σ a[p]·b[p], vectorised; a fixed summation order for a given length.</summary>
+    public static T Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, INumber<T>
+    {
+        if (a.Length != b.Length) throw new ArgumentException($"lengths differ: a has {a.Length}, b has {b.Length}", nameof(b));
+        fixed (T* pa = a, pb = b)
+        {
+            if (SimdInfo.Use512<T>()) return DotSimd<Simd512<T>, Vector512<T>, T>(pa, pb, a.Length);
+            if (SimdInfo.Use256<T>()) return DotSimd<Simd256<T>, Vector256<T>, T>(pa, pb, a.Length);
+            T s = T.Zero;
+            for (int p = 0; p < a.Length; p++) s += pa[p] * pb[p];
+            return s;
+        }
+    }
+
+    private static T DotSimd<TS, TV, T>(T* a, T* b, int len)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    {
+        int w = TS.Count, p = 0;
+        TV acc0 = TS.Zero, acc1 = TS.Zero;
+        for (; p + 2 * w <= len; p += 2 * w)
+        {
+            acc0 = TS.Fma(TS.Load(a + p), TS.Load(b + p), acc0);
+            acc1 = TS.Fma(TS.Load(a + p + w), TS.Load(b + p + w), acc1);
+        }
+        for (; p + w <= len; p += w) acc0 = TS.Fma(TS.Load(a + p), TS.Load(b + p), acc0);
+        T s = TS.Sum(TS.Add(acc0, acc1));
+        for (; p < len; p++) s += a[p] * b[p];
+        return s;
+    }
+
+    /// <summary>Multiply-adds of one product (m·n·k); 2x this is the flop count.</summary>
+    public static long MultiplyAdds(int m, int n, int k) => (long)m * n * k;
+
+    internal static int VectorWidth<T>() where T : unmanaged =>
+        SimdInfo.Use512<T>() ? Vector512<T>.Count : SimdInfo.Use256<T>() ? Vector256<T>.Count : int.MaxValue;
+
+    private static void Check<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, long needA, long needB)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"sizes must be non-negative, got m={m}, n={n}, k={k}");
+        if (a.Length < needA) throw new ArgumentException($"a holds {a.Length} values, the product needs {needA} (m={m}, n={n}, k={k})", nameof(a));
+        if (b.Length < needB) throw new ArgumentException($"b holds {b.Length} values, the product needs {needB} (m={m}, n={n}, k={k})", nameof(b));
+        if (c.Length < (long)m * n) throw new ArgumentException($"c holds {c.Length} values, the product needs {(long)m * n} (m={m}, n={n})", nameof(c));
+    }
+
+    // a(i, p) = a[i·rsA + p·csA]; b(p, j) = b[p·ldb + j]; c(i, j) = c[i·ldc + j].
+    private static void Run<T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int m, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        var job = Job<T>.Current;
+        job.Set(a, rsA, csA, b, ldb, c, ldc, m, n, k, accumulate);
+        int tiles = (m + MR - 1) / MR;
+        long perTile = (long)MR * n * k;
+        int minTiles = (int)Math.Max(1, 40_000 / Math.Max(1, perTile));
+        WorkerPool.Shared.For(tiles, minTiles, job.Body);
+    }
+
+    private sealed class Job<T> where T : unmanaged, INumber<T>
+    {
+        [ThreadStatic] private static Job<T>? _current;
+        public static Job<T> Current => _current ??= new Job<T>();
+
+        private T* _a, _b, _c;
+        private nint _rsA, _csA, _ldb, _ldc;
+        private int _m, _n, _k;
+        private bool _acc;
+        public readonly Action<int, int> Body;
+
+        private Job() { Body = Execute; }
+
+        public void Set(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int m, int n, int k, bool acc)
+        {
+            _a = a; _rsA = rsA; _csA = csA; _b = b; _ldb = ldb; _c = c; _ldc = ldc; _m = m; _n = n; _k = k; _acc = acc;
+        }
+
+        private void Execute(int tile0, int tile1)
+        {
+            int i0 = tile0 * MR, i1 = Math.Min(_m, tile1 * MR);
+            if (SimdInfo.Use512<T>()) Blocked<Simd512<T>, Vector512<T>, T>(_a, _rsA, _csA, _b, _ldb, _c, _ldc, i0, i1, _n, _k, _acc);
+            else if (SimdInfo.Use256<T>()) Blocked<Simd256<T>, Vector256<T>, T>(_a, _rsA, _csA, _b, _ldb, _c, _ldc, i0, i1, _n, _k, _acc);
+            else ScalarBlock(_a, _rsA, _csA, _b, _ldb, _c, _ldc, i0, i1, 0, _n, _k, _acc);
+        }
+    }
+
+    private static void Blocked<TS, TV, T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc,
+        int i0, int i1, int n, int k, bool accumulate)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    {
+        int w = TS.Count;
+        int tileCols = NRV * w;
+        int fullTileCols = n / tileCols * tileCols;
+        int vecCols = n / w * w;
+        T* panel = stackalloc T[KC * MR];
+        T* edge = stackalloc T[MR * 64];   // one MR x tileCols c tile (tileCols <= 64 for 512-bit floats)
+        for (int ic = i0; ic < i1; ic += MC)
+        {
+            int icEnd = Math.Min(i1, ic + MC);
+            for (int p0 = 0; p0 < k; p0 += KC)
+            {
+                int kc = Math.Min(KC, k - p0);
+                bool load = accumulate || p0 > 0;
+                T* ak = a + p0 * csA;
+                T* bk = b + p0 * ldb;
+                if (csA == 1)
+                {
+                    for (int j = 0; j < fullTileCols; j += tileCols)
+                        for (int i = ic; i + MR <= icEnd; i += MR)
+                            Tile6x4<TS, TV, T>(ak + i * rsA, rsA, 1, bk + j, ldb, c + i * ldc + j, ldc, kc, load);
+                }
+                else
+                {
+                    // Transposed a: one row of a per k step would share L1 sets with b's rows; copy the
+                    // [kc, MR] tile into a contiguous panel first so the kernel reads a from L1.
+                    for (int i = ic; i + MR <= icEnd; i += MR)
+                    {
+                        T* src = ak + i * rsA;
+                        for (int p = 0; p < kc; p++)
+                            for (int r = 0; r < MR; r++) panel[p * MR + r] = src[p * csA + r * rsA];
+                        for (int j = 0; j < fullTileCols; j += tileCols)
+                            Tile6x4<TS, TV, T>(panel, 1, MR, bk + j, ldb, c + i * ldc + j, ldc, kc, load);
+                    }
+                }
+                int iEdge = ic + (icEnd - ic) / MR * MR;
+                if (iEdge < icEnd && fullTileCols > 0)
+                {
+                    // Fewer than MR rows left: zero-pad them into a full panel and a scratch c tile, so the
+                    // edge runs at the speed of the main kernel.
+                    int rows = icEnd - iEdge;
+                    T* src = ak + iEdge * rsA;
+                    for (int p = 0; p < kc; p++)
+                        for (int r = 0; r < MR; r++) panel[p * MR + r] = r < rows ? src[p * csA + r * rsA] : T.Zero;
+                    for (int j = 0; j < fullTileCols; j += tileCols)
+                    {
+                        for (int r = 0; r < MR; r++)
+                            for (int q = 0; q < tileCols; q++)
+                                edge[r * tileCols + q] = load && r < rows ? c[(iEdge + r) * ldc + j + q] : T.Zero;
+                        Tile6x4<TS, TV, T>(panel, 1, MR, bk + j, ldb, edge, tileCols, kc, true);
+                        for (int r = 0; r < rows; r++)
+                            for (int q = 0; q < tileCols; q++)
+                                c[(iEdge + r) * ldc + j + q] = edge[r * tileCols + q];
+                    }
+                }
+                if (vecCols > fullTileCols)
+                    for (int i = ic; i < icEnd; i++)
+                        Tile1xV<TS, TV, T>(ak + i * rsA, csA, bk + fullTileCols, ldb, c + i * ldc + fullTileCols, kc, (vecCols - fullTileCols) / w, load);
+                if (n > vecCols)
+                    ScalarBlock(ak, rsA, csA, bk, ldb, c, ldc, ic, icEnd, vecCols, n, kc, load);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile6x4<TS, TV, T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int kc, bool load)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    {
+        nint w = TS.Count;
+        TV c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+        if (load)
+        {
+            T* r = c;
+            c00 = TS.Load(r); c01 = TS.Load(r + w); c02 = TS.Load(r + 2 * w); c03 = TS.Load(r + 3 * w); r += ldc;
+            c10 = TS.Load(r); c11 = TS.Load(r + w); c12 = TS.Load(r + 2 * w); c13 = TS.Load(r + 3 * w); r += ldc;
+            c20 = TS.Load(r); c21 = TS.Load(r + w); c22 = TS.Load(r + 2 * w); c23 = TS.Load(r + 3 * w); r += ldc;
+            c30 = TS.Load(r); c31 = TS.Load(r + w); c32 = TS.Load(r + 2 * w); c33 = TS.Load(r + 3 * w); r += ldc;
+            c40 = TS.Load(r); c41 = TS.Load(r + w); c42 = TS.Load(r + 2 * w); c43 = TS.Load(r + 3 * w); r += ldc;
+            c50 = TS.Load(r); c51 = TS.Load(r + w); c52 = TS.Load(r + 2 * w); c53 = TS.Load(r + 3 * w);
+        }
+        else
+        {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = TS.Zero;
+            c30 = c31 = c32 = c33 = c40 = c41 = c42 = c43 = c50 = c51 = c52 = c53 = TS.Zero;
+        }
+        T* a0 = a, a1 = a + rsA, a2 = a + 2 * rsA, a3 = a + 3 * rsA, a4 = a + 4 * rsA, a5 = a + 5 * rsA;
+        for (int p = 0; p < kc; p++)
+        {
+            T* bp = b + p * ldb;
+            TV b0 = TS.Load(bp), b1 = TS.Load(bp + w), b2 = TS.Load(bp + 2 * w), b3 = TS.Load(bp + 3 * w);
+            nint off = p * csA;
+            TV x = TS.Broadcast(a0[off]);
+            c00 = TS.Fma(x, b0, c00); c01 = TS.Fma(x, b1, c01); c02 = TS.Fma(x, b2, c02); c03 = TS.Fma(x, b3, c03);
+            x = TS.Broadcast(a1[off]);
+            c10 = TS.Fma(x, b0, c10); c11 = TS.Fma(x, b1, c11); c12 = TS.Fma(x, b2, c12); c13 = TS.Fma(x, b3, c13);
+            x = TS.Broadcast(a2[off]);
+            c20 = TS.Fma(x, b0, c20); c21 = TS.Fma(x, b1, c21); c22 = TS.Fma(x, b2, c22); c23 = TS.Fma(x, b3, c23);
+            x = TS.Broadcast(a3[off]);
+            c30 = TS.Fma(x, b0, c30); c31 = TS.Fma(x, b1, c31); c32 = TS.Fma(x, b2, c32); c33 = TS.Fma(x, b3, c33);
+            x = TS.Broadcast(a4[off]);
+            c40 = TS.Fma(x, b0, c40); c41 = TS.Fma(x, b1, c41); c42 = TS.Fma(x, b2, c42); c43 = TS.Fma(x, b3, c43);
+            x = TS.Broadcast(a5[off]);
+            c50 = TS.Fma(x, b0, c50); c51 = TS.Fma(x, b1, c51); c52 = TS.Fma(x, b2, c52); c53 = TS.Fma(x, b3, c53);
+        }
+        T* o = c;
+        TS.Store(c00, o); TS.Store(c01, o + w); TS.Store(c02, o + 2 * w); TS.Store(c03, o + 3 * w); o += ldc;
+        TS.Store(c10, o); TS.Store(c11, o + w); TS.Store(c12, o + 2 * w); TS.Store(c13, o + 3 * w); o += ldc;
+        TS.Store(c20, o); TS.Store(c21, o + w); TS.Store(c22, o + 2 * w); TS.Store(c23, o + 3 * w); o += ldc;
+        TS.Store(c30, o); TS.Store(c31, o + w); TS.Store(c32, o + 2 * w); TS.Store(c33, o + 3 * w); o += ldc;
+        TS.Store(c40, o); TS.Store(c41, o + w); TS.Store(c42, o + 2 * w); TS.Store(c43, o + 3 * w); o += ldc;
+        TS.Store(c50, o); TS.Store(c51, o + w); TS.Store(c52, o + 2 * w); TS.Store(c53, o + 3 * w);
+    }
+
+    // One row by up to 4 vectors: the row and column edges of the tile grid.
+    private static void Tile1xV<TS, TV, T>(T* a, nint csA, T* b, nint ldb, T* c, int kc, int vectors, bool load)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    {
+        nint w = TS.Count;
+        for (int v0 = 0; v0 < vectors; v0 += 4)
+        {
+            int nv = Math.Min(4, vectors - v0);
+            T* cv = c + v0 * w, bv = b + v0 * w;
+            TV c0 = load ? TS.Load(cv) : TS.Zero;
+            TV c1 = load && nv > 1 ? TS.Load(cv + w) : TS.Zero;
+            TV c2 = load && nv > 2 ? TS.Load(cv + 2 * w) : TS.Zero;
+            TV c3 = load && nv > 3 ? TS.Load(cv + 3 * w) : TS.Zero;
+            for (int p = 0; p < kc; p++)
+            {
+                T* bp = bv + p * ldb;
+                TV x = TS.Broadcast(a[p * csA]);
+                c0 = TS.Fma(x, TS.Load(bp), c0);
+                if (nv > 1) c1 = TS.Fma(x, TS.Load(bp + w), c1);
+                if (nv > 2) c2 = TS.Fma(x, TS.Load(bp + 2 * w), c2);
+                if (nv > 3) c3 = TS.Fma(x, TS.Load(bp + 3 * w), c3);
+            }
+            TS.Store(c0, cv);
+            if (nv > 1) TS.Store(c1, cv + w);
+            if (nv > 2) TS.Store(c2, cv + 2 * w);
+            if (nv > 3) TS.Store(c3, cv + 3 * w);
+        }
+    }
+
+    private static void ScalarBlock<T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc,
+        int i0, int i1, int j0, int j1, int k, bool load) where T : unmanaged, INumber<T>
+    {
+        for (int i = i0; i < i1; i++)
+            for (int j = j0; j < j1; j++)
+            {
+                T s = load ? c[i * ldc + j] : T.Zero;
+                for (int p = 0; p < k; p++) s += a[i * rsA + p * csA] * b[p * ldb + j];
+                c[i * ldc + j] = s;
+            }
+    }
+}
+
+/// <summary>Per-thread scratch arrays that grow and are then reused: no allocation in steady state.</summary>
+internal static class Scratch<T>
+{
+    [ThreadStatic] private static T[]? _buffer;
+
+    /// <summary>A span of at least <paramref name="length"/> elements (contents undefined).</summary>
+    public static Span<T> Get(int length)
+    {
+        if (_buffer is null || _buffer.Length < length) _buffer = new T[Math.Max(length, 1024)];
+        return _buffer.AsSpan(0, length);
+    }
+}
