@@ -43,6 +43,7 @@ public sealed class WorkerPool : IDisposable
     private int _workers;
     private int _pending;
     private volatile bool _stop;
+    private int _busy;
     private Exception? _error;
 
     /// <summary>Number of workers including the calling thread.</summary>
@@ -70,7 +71,14 @@ public sealed class WorkerPool : IDisposable
     {
         if (count <= 0) return;
         int workers = Math.Min(Threads, Math.Max(1, count / Math.Max(1, minPerWorker)));
-        if (workers == 1) { body(0, count); return; }
+        // One parallel job at a time: a second caller (another thread, or a nested call) runs serially.
+        if (workers == 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0) { body(0, count); return; }
+        try { RunParallel(count, workers, body); }
+        finally { Volatile.Write(ref _busy, 0); }
+    }
+
+    private void RunParallel(int count, int workers, Action<int, int> body)
+    {
         _body = body; _count = count; _workers = workers; _error = null;
         Volatile.Write(ref _pending, workers - 1);
         for (int i = 1; i < workers; i++) _go[i - 1].Release();

@@ -1,0 +1,215 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using YamlDotNet.RepresentationModel;
+using YamlDotNet.Serialization;
+
+namespace PrecisionLS.Config;
+
+/// <summary>
+/// Reads configs in the authors' layout (model: / training: sections, optional inherit: list), from an
+/// embedded preset or a file, applies dotted command-line overrides last ("training.learning_rate=1e-3"),
+/// and maps them onto <see cref="ModelConfig"/> and <see cref="TrainingConfig"/>. Unknown keys and values of
+/// the wrong type fail with a message that names the key and lists what is accepted.
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>Loads an embedded preset by name (see <see cref="Presets"/>), then applies overrides.</summary>
+    public static RunConfig FromPreset(string preset, IEnumerable<string>? overrides = null)
+    {
+        var tree = LoadTree(Presets.ReadYaml(preset), $"preset '{preset}'", baseDir: null, depth: 0);
+        return Build(tree, overrides, preset);
+    }
+
+    /// <summary>Loads a YAML file (inherit: paths are relative to it, or preset names), then applies overrides.</summary>
+    public static RunConfig FromFile(string path, IEnumerable<string>? overrides = null)
+    {
+        if (!File.Exists(path)) throw new ConfigException($"config file '{path}' does not exist");
+        var tree = LoadTree(File.ReadAllText(path), $"file '{path}'", Path.GetDirectoryName(Path.GetFullPath(path)), 0);
+        return Build(tree, overrides, null);
+    }
+
+    /// <summary>Parses YAML text (a resolved config.yaml) with no preset name.</summary>
+    public static RunConfig FromYaml(string yaml, string origin)
+    {
+        var tree = LoadTree(yaml, origin, null, 0);
+        string? preset = tree.TryGetValue("preset", out var p) ? p?.ToString() : null;
+        tree.Remove("preset");
+        return Build(tree, null, preset);
+    }
+
+    /// <summary>The resolved config as YAML (every key, defaults included), as written to runs/&lt;name&gt;/config.yaml.</summary>
+    public static string ToYaml(RunConfig config)
+    {
+        var root = new Dictionary<string, object?>();
+        if (config.Preset is not null) root["preset"] = config.Preset;
+        root["model"] = ToDictionary(config.Model);
+        root["training"] = ToDictionary(config.Training);
+        return new SerializerBuilder().Build().Serialize(root);
+    }
+
+    private static RunConfig Build(Dictionary<string, object?> tree, IEnumerable<string>? overrides, string? preset)
+    {
+        foreach (var o in overrides ?? []) ApplyOverride(tree, o);
+        foreach (var key in tree.Keys)
+            if (key is not ("model" or "training"))
+                throw new ConfigException($"unknown top-level key '{key}'; accepted: model, training, inherit");
+        var model = FromDictionary<ModelConfig>(Section(tree, "model"), "model");
+        var training = FromDictionary<TrainingConfig>(Section(tree, "training"), "training");
+        return new RunConfig(model, training, preset);
+    }
+
+    private static Dictionary<string, object?> Section(Dictionary<string, object?> tree, string name) =>
+        tree.TryGetValue(name, out var v) ? v as Dictionary<string, object?> ?? throw new ConfigException($"'{name}' must be a mapping of keys") : [];
+
+    private static Dictionary<string, object?> LoadTree(string yaml, string origin, string? baseDir, int depth)
+    {
+        if (depth > 8) throw new ConfigException($"inherit: chain deeper than 8 levels at {origin} (a cycle?)");
+        var stream = new YamlStream();
+        try { stream.Load(new StringReader(yaml)); }
+        catch (YamlDotNet.Core.YamlException e) { throw new ConfigException($"{origin}: invalid YAML at line {e.Start.Line}: {e.Message}"); }
+        if (stream.Documents.Count == 0) return [];
+        if (stream.Documents[0].RootNode is not YamlMappingNode map) throw new ConfigException($"{origin}: the top level must be a mapping (model:, training:)");
+        var tree = (Dictionary<string, object?>)Convert(map)!;
+        var result = new Dictionary<string, object?>();
+        if (tree.Remove("inherit", out var inherit))
+        {
+            var parents = inherit switch
+            {
+                string s => [s],
+                List<object?> l => l.Select(x => x?.ToString() ?? "").ToList(),
+                _ => throw new ConfigException($"{origin}: inherit must be a name or a list of names"),
+            };
+            foreach (var parent in parents)
+            {
+                string? file = baseDir is null ? null : Path.Combine(baseDir, parent);
+                var parentTree = file is not null && File.Exists(file)
+                    ? LoadTree(File.ReadAllText(file), $"file '{file}'", Path.GetDirectoryName(file), depth + 1)
+                    : LoadTree(Presets.ReadYaml(Path.GetFileNameWithoutExtension(parent)), $"preset '{parent}'", null, depth + 1);
+                Merge(result, parentTree);
+            }
+        }
+        Merge(result, tree);
+        return result;
+    }
+
+    private static void Merge(Dictionary<string, object?> into, Dictionary<string, object?> from)
+    {
+        foreach (var (k, v) in from)
+        {
+            if (v is Dictionary<string, object?> sub && into.TryGetValue(k, out var existing) && existing is Dictionary<string, object?> target)
+                Merge(target, sub);
+            else into[k] = v is Dictionary<string, object?> d ? new Dictionary<string, object?>(d) : v;
+        }
+    }
+
+    private static object? Convert(YamlNode node) => node switch
+    {
+        YamlMappingNode m => m.Children.ToDictionary(kv => ((YamlScalarNode)kv.Key).Value ?? "", kv => Convert(kv.Value)),
+        YamlSequenceNode s => s.Children.Select(Convert).ToList(),
+        YamlScalarNode sc => sc.Value is null or "~" or "null" && sc.Style == YamlDotNet.Core.ScalarStyle.Plain ? null : sc.Value,
+        _ => null,
+    };
+
+    /// <summary>Applies "section.key=value" (or "section.sub.key=value") to the tree.</summary>
+    public static void ApplyOverride(Dictionary<string, object?> tree, string assignment)
+    {
+        int eq = assignment.IndexOf('=');
+        if (eq <= 0) throw new ConfigException($"override '{assignment}' must look like section.key=value, e.g. training.learning_rate=1e-3");
+        string path = assignment[..eq].Trim(), value = assignment[(eq + 1)..].Trim();
+        var parts = path.Split('.');
+        if (parts.Length < 2) throw new ConfigException($"override key '{path}' must name a section: model.{path} or training.{path}");
+        var node = tree;
+        for (int i = 0; i < parts.Length - 1; i++)
+        {
+            if (!node.TryGetValue(parts[i], out var child) || child is not Dictionary<string, object?> d)
+                node[parts[i]] = d = [];
+            node = d;
+        }
+        node[parts[^1]] = value;
+    }
+
+    /// <summary>snake_case of a PascalCase property name: NPositions → n_positions.</summary>
+    public static string SnakeCase(string pascal)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < pascal.Length; i++)
+        {
+            char c = pascal[i];
+            if (char.IsUpper(c) && i > 0) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(c));
+        }
+        return sb.ToString();
+    }
+
+    private static IEnumerable<PropertyInfo> Keys<T>() =>
+        typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite);
+
+    /// <summary>The accepted keys of a section, for messages and docs.</summary>
+    public static IReadOnlyList<string> AcceptedKeys<T>() => Keys<T>().Select(p => SnakeCase(p.Name)).ToList();
+
+    private static T FromDictionary<T>(Dictionary<string, object?> values, string section) where T : new()
+    {
+        var result = new T();
+        var props = Keys<T>().ToDictionary(p => SnakeCase(p.Name));
+        foreach (var (key, raw) in values)
+        {
+            if (!props.TryGetValue(key, out var prop))
+                throw new ConfigException($"unknown key '{section}.{key}'; accepted {section} keys: {string.Join(", ", props.Keys.Order())}");
+            prop.SetValue(result, ConvertValue(raw, prop.PropertyType, $"{section}.{key}"));
+        }
+        return result;
+    }
+
+    private static object? ConvertValue(object? raw, Type type, string key)
+    {
+        if (type == typeof(Dictionary<string, object?>))
+            return raw switch
+            {
+                null => new Dictionary<string, object?>(),
+                Dictionary<string, object?> d => d,
+                _ => throw new ConfigException($"{key} must be a mapping, got '{raw}'"),
+            };
+        string? s = raw as string;
+        if (raw is not null && s is null) throw new ConfigException($"{key} must be a single value, got a {(raw is List<object?> ? "list" : "mapping")}");
+        var inv = CultureInfo.InvariantCulture;
+        if (type == typeof(string)) return s ?? throw new ConfigException($"{key} must not be empty");
+        if (s is null) throw new ConfigException($"{key} must have a value");
+        if (type == typeof(int))
+            return int.TryParse(s, NumberStyles.Integer, inv, out int i) ? i
+                : double.TryParse(s, NumberStyles.Float, inv, out double di) && di == Math.Floor(di) && Math.Abs(di) < int.MaxValue ? (int)di
+                : throw new ConfigException($"{key} = '{s}' is not an integer");
+        if (type == typeof(long))
+            return long.TryParse(s, NumberStyles.Integer, inv, out long l) ? l
+                : double.TryParse(s, NumberStyles.Float, inv, out double dl) && dl == Math.Floor(dl) && Math.Abs(dl) < 9e18 ? (long)dl
+                : throw new ConfigException($"{key} = '{s}' is not an integer");
+        if (type == typeof(ulong))
+            return ulong.TryParse(s, NumberStyles.Integer, inv, out ulong u) ? u : throw new ConfigException($"{key} = '{s}' is not a non-negative integer");
+        if (type == typeof(double))
+            return double.TryParse(s, NumberStyles.Float, inv, out double d) ? d : throw new ConfigException($"{key} = '{s}' is not a number");
+        if (type == typeof(bool))
+            return s.ToLowerInvariant() switch
+            {
+                "true" or "yes" or "on" => true,
+                "false" or "no" or "off" => false,
+                _ => throw new ConfigException($"{key} = '{s}' is not a boolean; accepted: true, false"),
+            };
+        throw new InvalidOperationException($"config key {key} has unsupported type {type.Name}");
+    }
+
+    private static Dictionary<string, object?> ToDictionary<T>(T value)
+    {
+        var d = new Dictionary<string, object?>();
+        foreach (var p in Keys<T>())
+        {
+            object? v = p.GetValue(value);
+            d[SnakeCase(p.Name)] = v switch
+            {
+                double x => x.ToString("R", CultureInfo.InvariantCulture),
+                bool b => b ? "true" : "false",
+                _ => v,
+            };
+        }
+        return d;
+    }
+}

@@ -1,0 +1,45 @@
+namespace PrecisionLS.Config;
+
+/// <summary>The training: section of a config (REFERENCE §4), under the authors' key names.</summary>
+public sealed record TrainingConfig
+{
+    /// <summary>Task name, e.g. "explicit_gradient".</summary>
+    public string Task { get; init; } = "explicit_gradient";
+    /// <summary>Data sampler, e.g. "least_squares".</summary>
+    public string Data { get; init; } = "least_squares";
+    /// <summary>Task options, e.g. setting: last.</summary>
+    public Dictionary<string, object?> TaskKwargs { get; init; } = [];
+    /// <summary>Sampler options: normalize_a, normalize_x, scale_target, scale_cond.</summary>
+    public Dictionary<string, object?> DataKwargs { get; init; } = [];
+    /// <summary>Number of points L of each least-squares problem (prompt length follows from the task).</summary>
+    public int NPoints { get; init; } = 20;
+    public int BatchSize { get; init; } = 1024;
+    public double LearningRate { get; init; } = 1e-2;
+    public long TrainSteps { get; init; } = 2_500_000;
+    /// <summary>"float64" (default) or "float32".</summary>
+    public string Dtype { get; init; } = "float64";
+    public ulong Seed { get; init; } = 0;
+    public double AdamEps { get; init; } = 1e-16;
+    public double AdamBeta1 { get; init; } = 0.9;
+    public double AdamBeta2 { get; init; } = 0.999;
+    public double WeightDecay { get; init; }
+    /// <summary>Global gradient-norm clip.</summary>
+    public double ClipGradNorm { get; init; } = 100;
+    /// <summary>Gradient EMA filter decay alpha (0 with lambda 0 = off).</summary>
+    public double EmaDecay { get; init; } = 0.98;
+    /// <summary>Gradient EMA filter gain lambda.</summary>
+    public double EmaLambda { get; init; } = 2;
+    /// <summary>"step" (built) or "adaptive" (issue 5).</summary>
+    public string Scheduler { get; init; } = "step";
+    public long StepRate { get; init; } = 3000;
+    public double Gamma { get; init; } = 0.9;
+    public double MinLr { get; init; } = 1e-10;
+    /// <summary>Held-out evaluation period in steps (0 = only at the end).</summary>
+    public long EvalEvery { get; init; } = 500;
+    /// <summary>Size of the fixed, seeded held-out batch.</summary>
+    public int EvalBatchSize { get; init; } = 4096;
+    /// <summary>Checkpoint period in steps (a final checkpoint is always written).</summary>
+    public long SaveEverySteps { get; init; } = 1000;
+    /// <summary>Log a metrics row every this many steps (eval steps always log).</summary>
+    public long LogEvery { get; init; } = 10;
+}

@@ -1,0 +1,20 @@
+using System.Numerics;
+
+namespace PrecisionLS.Nn;
+
+/// <summary>
+/// A sequence mixer (attention, BaseConv, ...): maps tokens [batch, length, d] to [batch, length, d].
+/// Forward keeps what Backward needs; Backward adds into parameter gradients and into dx (STYLE: backward
+/// accumulates). The Block never asks which mixer it holds.
+/// </summary>
+public interface ISequenceMixer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>y = Mixer(x); overwrites y. x must stay unchanged until Backward.</summary>
+    void Forward(ReadOnlySpan<T> x, Span<T> y, int batch, int length);
+
+    /// <summary>Given dL/dy, accumulates dL/dparams and adds dL/dx into dx. x is Forward's input.</summary>
+    void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx, int batch, int length);
+
+    /// <summary>Multiply-adds of one forward pass (backward counted as twice this by callers).</summary>
+    long ForwardMultiplyAdds(int batch, int length);
+}

@@ -1,0 +1,46 @@
+using System.Numerics;
+using PrecisionLS.Numerics;
+
+namespace PrecisionLS.Nn;
+
+/// <summary>
+/// nn.Linear: y = x Wᵀ + b with W [out, in] (PyTorch layout). Rows of x are tokens: x [rows, in], y [rows, out].
+/// </summary>
+public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly ParameterStore<T> _store;
+
+    public Linear(ParameterStore<T> store, string name, int inFeatures, int outFeatures, bool bias = true, bool trainable = true)
+    {
+        _store = store;
+        In = inFeatures; Out = outFeatures;
+        Weight = store.Add(name + ".weight", [outFeatures, inFeatures], trainable);
+        Bias = bias ? store.Add(name + ".bias", [outFeatures], trainable) : null;
+    }
+
+    public int In { get; }
+    public int Out { get; }
+    public Parameter Weight { get; }
+    public Parameter? Bias { get; }
+
+    /// <summary>y[r, o] = Σ_i x[r, i]·W[o, i] + b[o]; overwrites y.</summary>
+    public void Forward(ReadOnlySpan<T> x, Span<T> y, int rows)
+    {
+        Gemm.NT<T>(x, _store.Value(Weight), y, rows, Out, In, accumulate: false);
+        if (Bias is not null) Elementwise.AddRowVector<T>(y, _store.Value(Bias), y, rows, Out);
+    }
+
+    /// <summary>
+    /// Backward of <see cref="Forward"/>: dW += dyᵀ x, db += Σ_rows dy, and dx += dy W when dx is not empty.
+    /// Frozen parameters get no gradient.
+    /// </summary>
+    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx, int rows)
+    {
+        if (Weight.Trainable) Gemm.TN<T>(dy, x, _store.Grad(Weight), Out, In, rows, accumulate: true);
+        if (Bias is not null && Bias.Trainable) Elementwise.ColumnSums<T>(dy, rows, Out, _store.Grad(Bias), accumulate: true);
+        if (!dx.IsEmpty) Gemm.NN<T>(dy, _store.Value(Weight), dx, rows, In, Out, accumulate: true);
+    }
+
+    /// <summary>Multiply-adds of one forward over <paramref name="rows"/> rows (backward is 2x: dx and dW).</summary>
+    public long MultiplyAdds(long rows) => rows * In * Out;
+}

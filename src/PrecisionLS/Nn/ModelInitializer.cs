@@ -1,0 +1,63 @@
+using System.Numerics;
+using PrecisionLS.Numerics;
+
+namespace PrecisionLS.Nn;
+
+/// <summary>
+/// The authors' initialisation (REFERENCE §2), applied by parameter name in registration order:
+/// backbone Linear weights N(0, 0.02) and biases 0; weights named c_proj N(0, 0.02/sqrt(2·n_layer)) (GPT-2's
+/// scaled residual init); wpe N(0, 0.02); read-in/out PyTorch nn.Linear default U(±1/sqrt(fan_in)) for weight
+/// and bias; depthwise Conv1d default U(±1/sqrt(K)); branch_weights (1, 0); LayerNorm weight 1, bias 0.
+/// train_proj = false: read-in/out are rectangular identities with zero bias; train_pos = false: wpe = 0.
+/// </summary>
+public static class ModelInitializer
+{
+    public static void Initialize<T>(SequenceModel<T> model, Rng rng) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var store = model.Store;
+        var cfg = model.Config;
+        foreach (var p in store.Parameters)
+        {
+            var v = store.Value(p);
+            string name = p.Name;
+            bool readInOut = name.StartsWith("_read_in.", StringComparison.Ordinal) || name.StartsWith("_read_out.", StringComparison.Ordinal);
+            if (readInOut && !cfg.TrainProj) { Identity(v, p); continue; }
+            if (readInOut)
+            {
+                int fanIn = name.StartsWith("_read_in.", StringComparison.Ordinal) ? model.InDims : model.D;
+                Uniform(rng, v, 1.0 / Math.Sqrt(fanIn));
+            }
+            else if (name.EndsWith("wpe.weight", StringComparison.Ordinal))
+            {
+                if (cfg.TrainPos) Normal(rng, v, 0.02); else v.Clear();
+            }
+            else if (name.EndsWith(".conv.conv.weight", StringComparison.Ordinal) || name.EndsWith(".conv.conv.bias", StringComparison.Ordinal))
+                Uniform(rng, v, 1.0 / Math.Sqrt(cfg.NPositions));
+            else if (name.EndsWith(".branch_weights", StringComparison.Ordinal)) { v[0] = T.One; v[1] = T.Zero; }
+            else if (name.Contains(".ln_", StringComparison.Ordinal))
+                v.Fill(name.EndsWith(".weight", StringComparison.Ordinal) ? T.One : T.Zero);
+            else if (name.EndsWith("c_proj.weight", StringComparison.Ordinal)) Normal(rng, v, 0.02 / Math.Sqrt(2.0 * cfg.NLayer));
+            else if (name.EndsWith(".weight", StringComparison.Ordinal)) Normal(rng, v, 0.02);
+            else if (name.EndsWith(".bias", StringComparison.Ordinal)) v.Clear();
+            else throw new InvalidOperationException($"no initialisation rule for parameter '{name}'");
+        }
+    }
+
+    private static void Identity<T>(Span<T> v, Parameter p) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        v.Clear();
+        if (p.Shape.Length != 2) return;      // bias: zero
+        int rows = p.Shape[0], cols = p.Shape[1];
+        for (int i = 0; i < Math.Min(rows, cols); i++) v[i * cols + i] = T.One;
+    }
+
+    private static void Normal<T>(Rng rng, Span<T> v, double std) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < v.Length; i++) v[i] = T.CreateChecked(std * rng.NextGaussian());
+    }
+
+    private static void Uniform<T>(Rng rng, Span<T> v, double bound) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < v.Length; i++) v[i] = T.CreateChecked(rng.NextUniform(-bound, bound));
+    }
+}

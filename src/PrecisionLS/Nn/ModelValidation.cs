@@ -1,0 +1,30 @@
+using PrecisionLS.Config;
+
+namespace PrecisionLS.Nn;
+
+/// <summary>Rejects model configs that cannot be built, naming the key and what is accepted.</summary>
+public static class ModelValidation
+{
+    private static readonly string[] SeqOps = ["base_conv", "attn"];
+    private static readonly string[] ConvTypes = ["short", "long", "implicit"];
+    private static readonly string[] Activations = ["relu", "gelu", "glu"];
+
+    public static void Validate(ModelConfig c)
+    {
+        Positive(c.NDims, "model.n_dims"); Positive(c.NPositions, "model.n_positions"); Positive(c.NEmbd, "model.n_embd");
+        Positive(c.NLayer, "model.n_layer"); Positive(c.NHead, "model.n_head"); Positive(c.MlpUpfactor, "model.mlp_upfactor");
+        if (c.Family != "gpt2") throw new ConfigException($"model.family '{c.Family}' is unknown; accepted: gpt2");
+        if (!SeqOps.Contains(c.SeqOp)) throw new ConfigException($"model.seq_op '{c.SeqOp}' is unknown; accepted: {string.Join(", ", SeqOps)}");
+        if (!ConvTypes.Contains(c.ConvType)) throw new ConfigException($"model.conv_type '{c.ConvType}' is unknown; accepted: {string.Join(", ", ConvTypes)}");
+        if (!Activations.Contains(c.MlpActiv)) throw new ConfigException($"model.mlp_activ '{c.MlpActiv}' is unknown; accepted: {string.Join(", ", Activations)}");
+        if (c.SeqOp == "attn" && c.NEmbd % c.NHead != 0)
+            throw new ConfigException($"model.n_embd {c.NEmbd} is not divisible by model.n_head {c.NHead}");
+        if (c.InDims < 0) throw new ConfigException($"model.in_dims {c.InDims} must be positive (or 0 for n_dims + 1)");
+        if (c.OutDims < 0) throw new ConfigException($"model.out_dims {c.OutDims} must be positive (or 0 for n_dims)");
+    }
+
+    private static void Positive(int v, string key)
+    {
+        if (v < 1) throw new ConfigException($"{key} = {v} must be a positive integer");
+    }
+}

@@ -1,0 +1,66 @@
+using System.Numerics;
+using PrecisionLS.Numerics;
+
+namespace PrecisionLS.Nn;
+
+/// <summary>
+/// The authors' ShortConvolution: depthwise Conv1d over tokens with a kernel of length l_max (= n_positions,
+/// really full length), bias, and "+ x" inside when resid (REFERENCE §2, fixture conv_short_*).
+/// Causal: padding K-1, keep the first L outputs (w[K-1] multiplies the current token).
+/// Non-causal: padding K//2 on both sides, keep the first L outputs.
+/// Parameters "{name}.weight" [d, 1, K] and "{name}.bias" [d].
+/// </summary>
+public sealed class ShortConvolution<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly ParameterStore<T> _store;
+    private readonly T[] _wT;        // tap-major copy of the weight, refreshed each forward
+    private readonly T[] _dwT;       // tap-major weight gradient of one backward
+
+    public ShortConvolution(ParameterStore<T> store, string name, int channels, int kernel, bool causal, bool resid)
+    {
+        if (kernel < 1) throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "the kernel length (l_max = n_positions) must be at least 1");
+        _store = store;
+        Channels = channels; Kernel = kernel; Causal = causal; Resid = resid;
+        Weight = store.Add(name + ".weight", [channels, 1, kernel]);
+        Bias = store.Add(name + ".bias", [channels]);
+        _wT = new T[kernel * channels];
+        _dwT = new T[kernel * channels];
+    }
+
+    public int Channels { get; }
+    public int Kernel { get; }
+    public bool Causal { get; }
+    public bool Resid { get; }
+    public Parameter Weight { get; }
+    public Parameter Bias { get; }
+
+    /// <summary>Left padding: K-1 causal, K//2 otherwise.</summary>
+    public int Pad => Causal ? Kernel - 1 : Kernel / 2;
+
+    internal DepthwiseConv.Shape ShapeFor(int batch, int length)
+    {
+        if (length > Kernel && Causal)
+            throw new ArgumentException($"sequence length {length} exceeds the convolution's l_max {Kernel} (n_positions)");
+        return new DepthwiseConv.Shape(batch, length, Channels, Kernel, Pad, Resid);
+    }
+
+    /// <summary>y = conv(x) + bias (+ x); when gate is given also g = y·gate.</summary>
+    public void Forward(ReadOnlySpan<T> x, Span<T> y, ReadOnlySpan<T> gate, Span<T> g, int batch, int length)
+    {
+        DepthwiseConv.ToTapMajor<T>(_store.Value(Weight), _wT, Channels, Kernel);
+        DepthwiseConv.Forward<T>(x, _wT, _store.Value(Bias), y, gate, g, ShapeFor(batch, length));
+    }
+
+    /// <summary>
+    /// Backward. dOut is dy (no gate) or dg (gated: then dGate receives dg·y and y must be Forward's output).
+    /// Adds into dx and the parameter gradients.
+    /// </summary>
+    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dOut, ReadOnlySpan<T> gate, ReadOnlySpan<T> y, Span<T> dGate, Span<T> dx, int batch, int length)
+    {
+        Array.Clear(_dwT);
+        DepthwiseConv.Backward<T>(x, _wT, dOut, gate, y, dGate, dx, _dwT, _store.Grad(Bias), ShapeFor(batch, length));
+        DepthwiseConv.AddFromTapMajor<T>(_dwT, _store.Grad(Weight), Channels, Kernel);
+    }
+
+    public long ForwardMultiplyAdds(int batch, int length) => ShapeFor(batch, length).MultiplyAdds;
+}

@@ -1,0 +1,25 @@
+namespace PrecisionLS.Training;
+
+/// <summary>
+/// Step learning-rate schedule with a floor (REFERENCE §4): lr_t = max(lr0 · γ^floor(t / step_rate), min_lr),
+/// t = steps completed. A pure function of the step, so resuming needs only the step.
+/// </summary>
+public sealed class StepThresholdScheduler
+{
+    public StepThresholdScheduler(double lr0, long stepRate, double gamma, double minLr = 1e-10)
+    {
+        if (!(lr0 > 0) || !double.IsFinite(lr0)) throw new ArgumentOutOfRangeException(nameof(lr0), lr0, "training.learning_rate must be a positive number");
+        if (stepRate < 1) throw new ArgumentOutOfRangeException(nameof(stepRate), stepRate, "training.step_rate must be at least 1");
+        if (!(gamma > 0 && gamma <= 1)) throw new ArgumentOutOfRangeException(nameof(gamma), gamma, "training.gamma must be in (0, 1]");
+        if (!(minLr >= 0)) throw new ArgumentOutOfRangeException(nameof(minLr), minLr, "training.min_lr must be >= 0");
+        Lr0 = lr0; StepRate = stepRate; Gamma = gamma; MinLr = minLr;
+    }
+
+    public double Lr0 { get; }
+    public long StepRate { get; }
+    public double Gamma { get; }
+    public double MinLr { get; }
+
+    /// <summary>Learning rate for the step taken after <paramref name="stepsDone"/> completed steps.</summary>
+    public double LearningRate(long stepsDone) => Math.Max(Lr0 * Math.Pow(Gamma, stepsDone / StepRate), MinLr);
+}
