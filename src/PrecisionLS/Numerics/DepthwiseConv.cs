@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace PrecisionLS.Numerics;
 
@@ -101,135 +103,231 @@ public static unsafe class DepthwiseConv
         private readonly T* _unused = unused;
     }
 
-    private static int Width<T>() where T : unmanaged => Vector.IsHardwareAccelerated && Vector<T>.IsSupported ? Vector<T>.Count : 1;
-    private static int Groups<T>(int channels) where T : unmanaged => (channels + Width<T>() - 1) / Width<T>();
-    private static int MinGroups(Shape s) => (int)Math.Max(1, 20_000 / Math.Max(1, (long)s.Batch * s.Length * s.Kernel));
+    // Channels are processed in blocks of up to 4 SIMD vectors: four independent accumulator chains per tap
+    // loop, so the loops are bound by loads rather than by the latency of one running sum.
+    private const int BlockVectors = 4;
+
+    private static int Width<T>() where T : unmanaged => Gemm.VectorWidth<T>() == int.MaxValue ? 1 : Gemm.VectorWidth<T>();
+    private static int BlockChannels<T>() where T : unmanaged => Width<T>() == 1 ? 8 : BlockVectors * Width<T>();
+    private static int Groups<T>(int channels) where T : unmanaged => (channels + BlockChannels<T>() - 1) / BlockChannels<T>();
+    private static int MinGroups(Shape s) => (int)Math.Max(1, 20_000 / Math.Max(1, (long)s.Batch * s.Length * s.Kernel * BlockVectors));
 
     private static void CheckLen(long have, long need, string name)
     {
         if (have < need) throw new ArgumentException($"{name} holds {have} values, the convolution needs {need}", name);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRange<T>(in Args<T> a, int g0, int g1) where T : unmanaged, INumber<T>
     {
-        int w = Width<T>();
+        if (SimdInfo.Use512<T>()) ForwardBlocks<Simd512<T>, Vector512<T>, T>(a, g0, g1);
+        else if (SimdInfo.Use256<T>()) ForwardBlocks<Simd256<T>, Vector256<T>, T>(a, g0, g1);
+        else ForwardScalar(a, g0 * BlockChannels<T>(), Math.Min(a.S.Channels, g1 * BlockChannels<T>()));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardBlocks<TS, TV, T>(in Args<T> a, int g0, int g1)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    {
+        Shape s = a.S;
+        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, w = TS.Count;
+        T* X = a.X, W = a.W, Bias = a.Bias, Y = a.Y, Gate = a.Gate, G = a.G;
+        int cEnd = Math.Min(C, g1 * BlockVectors * w);
+        for (int c0 = g0 * BlockVectors * w; c0 < cEnd; c0 += BlockVectors * w)
+        {
+            int nv = Math.Min(BlockVectors, (cEnd - c0) / w);
+            if (nv > 0)
+                for (int b = 0; b < s.Batch; b++)
+                {
+                    T* xb = X + (long)b * L * C + c0, yb = Y + (long)b * L * C + c0;
+                    for (int t = 0; t < L; t++)
+                    {
+                        int jMin = Math.Max(0, P - t), jMax = Math.Min(K - 1, L - 1 + P - t);
+                        TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+                        if (Bias != null)
+                        {
+                            a0 = TS.Load(Bias + c0);
+                            if (nv > 1) a1 = TS.Load(Bias + c0 + w);
+                            if (nv > 2) a2 = TS.Load(Bias + c0 + 2 * w);
+                            if (nv > 3) a3 = TS.Load(Bias + c0 + 3 * w);
+                        }
+                        for (int j = jMin; j <= jMax; j++)
+                        {
+                            T* wj = W + (long)j * C + c0, xs = xb + (long)(t + j - P) * C;
+                            a0 = TS.Fma(TS.Load(wj), TS.Load(xs), a0);
+                            if (nv > 1) a1 = TS.Fma(TS.Load(wj + w), TS.Load(xs + w), a1);
+                            if (nv > 2) a2 = TS.Fma(TS.Load(wj + 2 * w), TS.Load(xs + 2 * w), a2);
+                            if (nv > 3) a3 = TS.Fma(TS.Load(wj + 3 * w), TS.Load(xs + 3 * w), a3);
+                        }
+                        T* xt = xb + (long)t * C, yt = yb + (long)t * C;
+                        if (s.Resid)
+                        {
+                            a0 = TS.Add(a0, TS.Load(xt));
+                            if (nv > 1) a1 = TS.Add(a1, TS.Load(xt + w));
+                            if (nv > 2) a2 = TS.Add(a2, TS.Load(xt + 2 * w));
+                            if (nv > 3) a3 = TS.Add(a3, TS.Load(xt + 3 * w));
+                        }
+                        TS.Store(a0, yt);
+                        if (nv > 1) TS.Store(a1, yt + w);
+                        if (nv > 2) TS.Store(a2, yt + 2 * w);
+                        if (nv > 3) TS.Store(a3, yt + 3 * w);
+                        if (Gate != null)
+                        {
+                            long o = (long)b * L * C + (long)t * C + c0;
+                            TS.Store(TS.Multiply(a0, TS.Load(Gate + o)), G + o);
+                            if (nv > 1) TS.Store(TS.Multiply(a1, TS.Load(Gate + o + w)), G + o + w);
+                            if (nv > 2) TS.Store(TS.Multiply(a2, TS.Load(Gate + o + 2 * w)), G + o + 2 * w);
+                            if (nv > 3) TS.Store(TS.Multiply(a3, TS.Load(Gate + o + 3 * w)), G + o + 3 * w);
+                        }
+                    }
+                }
+            // Channels left over after whole vectors.
+            int cs = c0 + nv * w, ce = Math.Min(cEnd, c0 + BlockVectors * w);
+            if (cs < ce) ForwardScalar(a, cs, ce);
+        }
+    }
+
+    private static void ForwardScalar<T>(in Args<T> a, int c0, int c1) where T : unmanaged, INumber<T>
+    {
         Shape s = a.S;
         int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad;
-        int c0 = g0 * w, c1 = Math.Min(C, g1 * w);
         for (int b = 0; b < s.Batch; b++)
         {
             long row0 = (long)b * L * C;
             for (int t = 0; t < L; t++)
             {
                 int jMin = Math.Max(0, P - t), jMax = Math.Min(K - 1, L - 1 + P - t);
-                T* yRow = a.Y + row0 + (long)t * C;
-                T* xRow = a.X + row0 + (long)t * C;
-                int c = c0;
-                if (w > 1)
-                    for (; c + w <= c1; c += w)
-                    {
-                        var acc = a.Bias != null ? Vector.Load(a.Bias + c) : Vector<T>.Zero;
-                        if (s.Resid) acc += Vector.Load(xRow + c);
-                        for (int j = jMin; j <= jMax; j++)
-                            acc += Vector.Load(a.W + (long)j * C + c) * Vector.Load(a.X + row0 + (long)(t + j - P) * C + c);
-                        Vector.Store(acc, yRow + c);
-                        if (a.Gate != null)
-                        {
-                            long o = row0 + (long)t * C + c;
-                            Vector.Store(acc * Vector.Load(a.Gate + o), a.G + o);
-                        }
-                    }
-                for (; c < c1; c++)
+                for (int c = c0; c < c1; c++)
                 {
                     T acc = a.Bias != null ? a.Bias[c] : T.Zero;
-                    if (s.Resid) acc += xRow[c];
                     for (int j = jMin; j <= jMax; j++) acc += a.W[(long)j * C + c] * a.X[row0 + (long)(t + j - P) * C + c];
-                    yRow[c] = acc;
-                    if (a.Gate != null) { long o = row0 + (long)t * C + c; a.G[o] = acc * a.Gate[o]; }
+                    if (s.Resid) acc += a.X[row0 + (long)t * C + c];
+                    long o = row0 + (long)t * C + c;
+                    a.Y[o] = acc;
+                    if (a.Gate != null) a.G[o] = acc * a.Gate[o];
                 }
             }
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardRange<T>(in Args<T> a, int g0, int g1) where T : unmanaged, INumber<T>
     {
-        int w = Width<T>();
+        int bc = BlockChannels<T>();
+        int cEnd = Math.Min(a.S.Channels, g1 * bc);
+        for (int c0 = g0 * bc; c0 < cEnd; c0 += bc)
+        {
+            int c1 = Math.Min(cEnd, c0 + bc);
+            if (SimdInfo.Use512<T>()) BackwardBlock<Simd512<T>, Vector512<T>, T>(a, c0, c1);
+            else if (SimdInfo.Use256<T>()) BackwardBlock<Simd256<T>, Vector256<T>, T>(a, c0, c1);
+            else BackwardBlock<NoSimd<T>, T, T>(a, c0, c1);
+        }
+    }
+
+    // One block of channels [c0, c1): for each batch entry, dz = dOut·gate (or dOut) into a [L, block]
+    // scratch, then dx, dw and dbias from it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardBlock<TS, TV, T>(in Args<T> a, int c0, int c1)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    {
         Shape s = a.S;
-        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad;
-        int c0 = g0 * w, c1 = Math.Min(C, g1 * w), cw = c1 - c0;
-        // d(conv output) for one batch entry and this worker's channels: [L, cw].
+        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, w = TS.Count;
+        int cw = c1 - c0, nv = Math.Min(BlockVectors, cw / w);
+        int cv = nv * w;                     // channels handled with vectors; the rest scalar
         Span<T> dzSpan = Scratch<T>.Get(L * cw);
         fixed (T* dz = dzSpan)
         {
+            T* X = a.X, W = a.W, DOut = a.DOut, Gate = a.Gate, Y = a.Y, DGate = a.G, Dx = a.Dx, Dw = a.Dw, DBias = a.Bias;
             for (int b = 0; b < s.Batch; b++)
             {
-                long row0 = (long)b * L * C;
-                // dz = dOut·gate (gated) or dOut; dGate = dOut·y.
+                long row0 = (long)b * L * C + c0;
                 for (int t = 0; t < L; t++)
                 {
                     long o = row0 + (long)t * C;
-                    for (int c = c0; c < c1; c++)
+                    T* dzt = dz + t * cw;
+                    int c = 0;
+                    if (Gate != null)
                     {
-                        T d = a.DOut[o + c];
-                        if (a.Gate != null) { a.G[o + c] = d * a.Y[o + c]; d *= a.Gate[o + c]; }
-                        dz[t * cw + (c - c0)] = d;
+                        for (; c + w <= cw; c += w)
+                        {
+                            TV d = TS.Load(DOut + o + c);
+                            TS.Store(TS.Multiply(d, TS.Load(Y + o + c)), DGate + o + c);
+                            TS.Store(TS.Multiply(d, TS.Load(Gate + o + c)), dzt + c);
+                        }
+                        for (; c < cw; c++) { T d = DOut[o + c]; DGate[o + c] = d * Y[o + c]; dzt[c] = d * Gate[o + c]; }
                     }
+                    else
+                        for (; c < cw; c++) dzt[c] = DOut[o + c];
                 }
-                int c1v = w > 1 ? c0 + (cw / w) * w : c0;
-                for (int c = c0; c < c1v; c += w)
+                if (DBias != null)
+                    for (int t = 0; t < L; t++)
+                        for (int c = 0; c < cw; c++) DBias[c0 + c] += dz[t * cw + c];
+                if (nv > 0)
                 {
-                    int cc = c - c0;
-                    // dbias += Σ_t dz[t]; resid: dx[t] += dz[t].
-                    if (a.Bias != null)
-                    {
-                        var sb = Vector<T>.Zero;
-                        for (int t = 0; t < L; t++) sb += Vector.Load(dz + t * cw + cc);
-                        Vector.Store(Vector.Load(a.Bias + c) + sb, a.Bias + c);
-                    }
-                    // dx[u] += Σ_j w[j]·dz[u - j + pad]  (taps with t = u - j + pad in [0, L))
+                    // dx[u] += Σ_j w[j]·dz[u - j + pad] (+ dz[u] when resid)
                     for (int u = 0; u < L; u++)
                     {
-                        var acc = s.Resid ? Vector.Load(dz + u * cw + cc) : Vector<T>.Zero;
                         int jMin = Math.Max(0, u + P - (L - 1)), jMax = Math.Min(K - 1, u + P);
+                        TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+                        if (s.Resid)
+                        {
+                            T* dzu = dz + u * cw;
+                            a0 = TS.Load(dzu);
+                            if (nv > 1) a1 = TS.Load(dzu + w);
+                            if (nv > 2) a2 = TS.Load(dzu + 2 * w);
+                            if (nv > 3) a3 = TS.Load(dzu + 3 * w);
+                        }
                         for (int j = jMin; j <= jMax; j++)
-                            acc += Vector.Load(a.W + (long)j * C + c) * Vector.Load(dz + (u - j + P) * cw + cc);
-                        T* dxp = a.Dx + row0 + (long)u * C + c;
-                        Vector.Store(Vector.Load(dxp) + acc, dxp);
+                        {
+                            T* wj = W + (long)j * C + c0, dzt = dz + (u - j + P) * cw;
+                            a0 = TS.Fma(TS.Load(wj), TS.Load(dzt), a0);
+                            if (nv > 1) a1 = TS.Fma(TS.Load(wj + w), TS.Load(dzt + w), a1);
+                            if (nv > 2) a2 = TS.Fma(TS.Load(wj + 2 * w), TS.Load(dzt + 2 * w), a2);
+                            if (nv > 3) a3 = TS.Fma(TS.Load(wj + 3 * w), TS.Load(dzt + 3 * w), a3);
+                        }
+                        T* dxu = Dx + row0 + (long)u * C;
+                        TS.Store(TS.Add(TS.Load(dxu), a0), dxu);
+                        if (nv > 1) TS.Store(TS.Add(TS.Load(dxu + w), a1), dxu + w);
+                        if (nv > 2) TS.Store(TS.Add(TS.Load(dxu + 2 * w), a2), dxu + 2 * w);
+                        if (nv > 3) TS.Store(TS.Add(TS.Load(dxu + 3 * w), a3), dxu + 3 * w);
                     }
                     // dw[j] += Σ_t dz[t]·x[t + j - pad]
                     for (int j = 0; j < K; j++)
                     {
                         int tMin = Math.Max(0, P - j), tMax = Math.Min(L - 1, L - 1 + P - j);
                         if (tMin > tMax) continue;
-                        var acc = Vector<T>.Zero;
+                        TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
                         for (int t = tMin; t <= tMax; t++)
-                            acc += Vector.Load(dz + t * cw + cc) * Vector.Load(a.X + row0 + (long)(t + j - P) * C + c);
-                        T* dwp = a.Dw + (long)j * C + c;
-                        Vector.Store(Vector.Load(dwp) + acc, dwp);
+                        {
+                            T* dzt = dz + t * cw, xs = X + row0 + (long)(t + j - P) * C;
+                            a0 = TS.Fma(TS.Load(dzt), TS.Load(xs), a0);
+                            if (nv > 1) a1 = TS.Fma(TS.Load(dzt + w), TS.Load(xs + w), a1);
+                            if (nv > 2) a2 = TS.Fma(TS.Load(dzt + 2 * w), TS.Load(xs + 2 * w), a2);
+                            if (nv > 3) a3 = TS.Fma(TS.Load(dzt + 3 * w), TS.Load(xs + 3 * w), a3);
+                        }
+                        T* dwj = Dw + (long)j * C + c0;
+                        TS.Store(TS.Add(TS.Load(dwj), a0), dwj);
+                        if (nv > 1) TS.Store(TS.Add(TS.Load(dwj + w), a1), dwj + w);
+                        if (nv > 2) TS.Store(TS.Add(TS.Load(dwj + 2 * w), a2), dwj + 2 * w);
+                        if (nv > 3) TS.Store(TS.Add(TS.Load(dwj + 3 * w), a3), dwj + 3 * w);
                     }
                 }
-                for (int c = c1v; c < c1; c++)
+                // Scalar channels [cv, cw) of this block.
+                for (int c = cv; c < cw; c++)
                 {
-                    int cc = c - c0;
-                    if (a.Bias != null)
-                    {
-                        T sb = T.Zero;
-                        for (int t = 0; t < L; t++) sb += dz[t * cw + cc];
-                        a.Bias[c] += sb;
-                    }
                     for (int u = 0; u < L; u++)
                     {
-                        T acc = s.Resid ? dz[u * cw + cc] : T.Zero;
+                        T acc = s.Resid ? dz[u * cw + c] : T.Zero;
                         int jMin = Math.Max(0, u + P - (L - 1)), jMax = Math.Min(K - 1, u + P);
-                        for (int j = jMin; j <= jMax; j++) acc += a.W[(long)j * C + c] * dz[(u - j + P) * cw + cc];
-                        a.Dx[row0 + (long)u * C + c] += acc;
+                        for (int j = jMin; j <= jMax; j++) acc += W[(long)j * C + c0 + c] * dz[(u - j + P) * cw + c];
+                        Dx[row0 + (long)u * C + c] += acc;
                     }
                     for (int j = 0; j < K; j++)
                     {
                         int tMin = Math.Max(0, P - j), tMax = Math.Min(L - 1, L - 1 + P - j);
                         T acc = T.Zero;
-                        for (int t = tMin; t <= tMax; t++) acc += dz[t * cw + cc] * a.X[row0 + (long)(t + j - P) * C + c];
-                        a.Dw[(long)j * C + c] += acc;
+                        for (int t = tMin; t <= tMax; t++) acc += dz[t * cw + c] * X[row0 + (long)(t + j - P) * C + c];
+                        Dw[(long)j * C + c0 + c] += acc;
                     }
                 }
             }

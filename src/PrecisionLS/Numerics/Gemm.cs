@@ -95,6 +95,7 @@ public static unsafe class Gemm
         private SplitJob() { Body = Execute; }
         public void Set(T* a, T* b, T* partial, int m, int n, int k) { _a = a; _b = b; _partial = partial; _m = m; _n = n; _k = k; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Execute(int ch0, int ch1)
         {
             for (int ch = ch0; ch < ch1; ch++)
@@ -186,6 +187,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T DotSimd<TS, TV, T>(T* a, T* b, int len)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
@@ -246,6 +248,7 @@ public static unsafe class Gemm
             _a = a; _rsA = rsA; _csA = csA; _b = b; _ldb = ldb; _c = c; _ldc = ldc; _m = m; _n = n; _k = k; _acc = acc;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Execute(int tile0, int tile1)
         {
             int i0 = tile0 * MR, i1 = Math.Min(_m, tile1 * MR);
@@ -255,6 +258,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked<TS, TV, T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc,
         int i0, int i1, int n, int k, bool accumulate)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
@@ -372,6 +376,7 @@ public static unsafe class Gemm
     }
 
     // One row by up to 4 vectors: the row and column edges of the tile grid.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1xV<TS, TV, T>(T* a, nint csA, T* b, nint ldb, T* c, int kc, int vectors, bool load)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
@@ -400,6 +405,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScalarBlock<T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc,
         int i0, int i1, int j0, int j1, int k, bool load) where T : unmanaged, INumber<T>
     {

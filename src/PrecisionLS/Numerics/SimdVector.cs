@@ -90,3 +90,17 @@ public static class SimdInfo
     public static string Describe() =>
         Vector512.IsHardwareAccelerated ? "avx512 (Vector512)" : Vector256.IsHardwareAccelerated ? "avx2 (Vector256)" : "scalar";
 }
+
+/// <summary>One element as a "vector": the kernels' scalar fallback (other element types, no SIMD).</summary>
+internal readonly struct NoSimd<T> : ISimdVector<NoSimd<T>, T, T> where T : unmanaged, INumber<T>
+{
+    public static int Count => 1;
+    public static T Zero => T.Zero;
+    public static unsafe T Load(T* src) => *src;
+    public static unsafe void Store(T v, T* dst) => *dst = v;
+    public static T Broadcast(T value) => value;
+    public static T Fma(T a, T b, T c) => a * b + c;
+    public static T Add(T a, T b) => a + b;
+    public static T Multiply(T a, T b) => a * b;
+    public static T Sum(T v) => v;
+}

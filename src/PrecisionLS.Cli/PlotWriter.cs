@@ -1,0 +1,208 @@
+using PrecisionLS.Training;
+using ScottPlot;
+using ScottPlot.TickGenerators;
+
+namespace PrecisionLS.Cli;
+
+/// <summary>
+/// PNG plots of a run's metrics for <c>runs/&lt;name&gt;/plots/</c>: loss.png (training loss and held-out mse),
+/// lr.png (learning rate) and grad_norm.png (gradient norm), all against step on a log10 y axis, 800x500.
+/// </summary>
+/// <remarks>
+/// ScottPlot 5 has no logarithmic axis, so log10 of each value is plotted and ticks are labelled as powers of ten
+/// (1e-3). NaN, infinite and non-positive values are left out. Skipped steps are marked along the bottom of
+/// loss.png. Files are written atomically.
+/// </remarks>
+public static class PlotWriter
+{
+    /// <summary>Image width in pixels.</summary>
+    public const int Width = 800;
+
+    /// <summary>Image height in pixels.</summary>
+    public const int Height = 500;
+
+    /// <summary>Writes loss.png, lr.png and grad_norm.png into <paramref name="directory"/>; returns the paths written.</summary>
+    public static IReadOnlyList<string> WriteAll(IReadOnlyList<TrainingRecord> records, string directory, string? runName = null)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        Directory.CreateDirectory(directory);
+        string loss = Path.Combine(directory, "loss.png");
+        string lr = Path.Combine(directory, "lr.png");
+        string gn = Path.Combine(directory, "grad_norm.png");
+        WriteLoss(records, loss, runName);
+        WriteLearningRate(records, lr, runName);
+        WriteGradNorm(records, gn, runName);
+        return [loss, lr, gn];
+    }
+
+    /// <summary>Writes training loss and held-out mse against step (log y) to <paramref name="path"/>.</summary>
+    public static void WriteLoss(IReadOnlyList<TrainingRecord> records, string path, string? runName = null)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var plot = NewPlot(Title("Loss", runName), "mse (log scale)");
+
+        var train = Log10Series(records, r => r.Loss);
+        var eval = Log10Series(records, r => r.EvalMse ?? double.NaN);
+        var range = new LogRange();
+        range.Include(train.Ys);
+        range.Include(eval.Ys);
+
+        if (train.Xs.Length > 0)
+        {
+            var s = plot.Add.ScatterLine(train.Xs, train.Ys);
+            s.LegendText = "train loss";
+            s.LineWidth = 1;
+            s.Color = Colors.SteelBlue.WithAlpha(0.75);
+        }
+        if (eval.Xs.Length > 0)
+        {
+            var s = plot.Add.Scatter(eval.Xs, eval.Ys);
+            s.LegendText = "eval mse";
+            s.LineWidth = 2;
+            s.MarkerSize = eval.Xs.Length <= 200 ? 5 : 0;
+            s.Color = Colors.OrangeRed;
+        }
+
+        var (lo, hi) = range.Limits();
+        var skipped = records.Where(r => r.Skipped).Select(r => (double)r.Step).ToArray();
+        if (skipped.Length > 0)
+        {
+            // A rug along the bottom: skipped steps often have no finite loss to place them by.
+            double y = lo + 0.03 * (hi - lo);
+            var m = plot.Add.Markers(skipped, Enumerable.Repeat(y, skipped.Length).ToArray());
+            m.MarkerShape = MarkerShape.Eks;
+            m.MarkerSize = 7;
+            m.Color = Colors.Crimson;
+            m.LegendText = $"skipped step ({skipped.Length})";
+        }
+
+        Finish(plot, path, lo, hi, train.Xs.Length + eval.Xs.Length > 0);
+    }
+
+    /// <summary>Writes the learning rate against step (log y) to <paramref name="path"/>.</summary>
+    public static void WriteLearningRate(IReadOnlyList<TrainingRecord> records, string path, string? runName = null) =>
+        WriteSingle(records, r => r.LearningRate, "learning rate", Colors.SeaGreen, Title("Learning rate", runName), path);
+
+    /// <summary>Writes the global gradient norm (before clipping) against step (log y) to <paramref name="path"/>.</summary>
+    public static void WriteGradNorm(IReadOnlyList<TrainingRecord> records, string path, string? runName = null) =>
+        WriteSingle(records, r => r.GradNorm, "grad norm", Colors.MediumPurple, Title("Gradient norm", runName), path);
+
+    private static void WriteSingle(
+        IReadOnlyList<TrainingRecord> records, Func<TrainingRecord, double> select, string label, Color color,
+        string title, string path)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var plot = NewPlot(title, label + " (log scale)");
+        var series = Log10Series(records, select);
+        var range = new LogRange();
+        range.Include(series.Ys);
+        if (series.Xs.Length > 0)
+        {
+            var s = plot.Add.ScatterLine(series.Xs, series.Ys);
+            s.LegendText = label;
+            s.LineWidth = 2;
+            s.Color = color;
+        }
+        var (lo, hi) = range.Limits();
+        Finish(plot, path, lo, hi, series.Xs.Length > 0);
+    }
+
+    private static string Title(string what, string? runName) =>
+        string.IsNullOrEmpty(runName) ? what : $"{what} - {runName}";
+
+    private static Plot NewPlot(string title, string yLabel)
+    {
+        var plot = new Plot();
+        plot.Title(title);
+        plot.XLabel("step");
+        plot.YLabel(yLabel);
+        plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
+        plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
+        plot.Grid.MinorLineWidth = 1;
+        plot.Axes.Left.TickGenerator = new NumericAutomatic
+        {
+            MinorTickGenerator = new LogMinorTickGenerator(),
+            IntegerTicksOnly = true,
+            LabelFormatter = PowerOfTenLabel,
+        };
+        return plot;
+    }
+
+    private static void Finish(Plot plot, string path, double lo, double hi, bool hasData)
+    {
+        if (hasData)
+        {
+            plot.ShowLegend(Alignment.UpperRight);
+            plot.Axes.AutoScaleX();
+        }
+        else
+        {
+            plot.Add.Annotation("no positive finite values to plot");
+            plot.Axes.SetLimitsX(0, 1);
+        }
+        plot.Axes.SetLimitsY(lo, hi);
+        byte[] png = plot.GetImage(Width, Height).GetImageBytes(ImageFormat.Png);
+        AtomicFile.WriteAllBytes(path, png);
+    }
+
+    /// <summary>Label for a tick at log10 value <paramref name="exponent"/>: 1, 10, 1e-3, 1e5.</summary>
+    public static string PowerOfTenLabel(double exponent)
+    {
+        long e = (long)Math.Round(exponent);
+        if (Math.Abs(exponent - e) > 1e-9)
+            return ""; // not a power of ten: leave unlabelled
+        return e switch
+        {
+            0 => "1",
+            1 => "10",
+            _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"1e{e}"),
+        };
+    }
+
+    private static (double[] Xs, double[] Ys) Log10Series(IReadOnlyList<TrainingRecord> records, Func<TrainingRecord, double> select)
+    {
+        var xs = new List<double>(records.Count);
+        var ys = new List<double>(records.Count);
+        foreach (var r in records)
+        {
+            double v = select(r);
+            if (double.IsFinite(v) && v > 0)
+            {
+                xs.Add(r.Step);
+                ys.Add(Math.Log10(v));
+            }
+        }
+        return (xs.ToArray(), ys.ToArray());
+    }
+
+    /// <summary>Y limits in log10 units that show at least one labelled power of ten.</summary>
+    private sealed class LogRange
+    {
+        private double _min = double.PositiveInfinity;
+        private double _max = double.NegativeInfinity;
+
+        public void Include(double[] ys)
+        {
+            foreach (double y in ys)
+            {
+                _min = Math.Min(_min, y);
+                _max = Math.Max(_max, y);
+            }
+        }
+
+        public (double Lo, double Hi) Limits()
+        {
+            if (_min > _max)
+                return (-1, 1);
+            double lo = Math.Floor(_min), hi = Math.Ceiling(_max);
+            if (hi - lo < 1)
+            {
+                // All values on one power of ten: show the decade either side so minor ticks give scale.
+                lo -= 1;
+                hi += 1;
+            }
+            double pad = 0.04 * (hi - lo);
+            return (lo - pad, hi + pad);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+using System.Text.Json;
+using PrecisionLS.Bench;
+using PrecisionLS.Config;
+using PrecisionLS.Numerics;
+using PrecisionLS.Training;
+using Spectre.Console;
+
+namespace PrecisionLS.Cli;
+
+/// <summary>The precisionls command line: parses arguments, calls one library entry point per verb, prints.</summary>
+public static class Program
+{
+    private const string Usage = """
+        precisionls: learn numerical algorithms with sequence models to machine precision.
+
+        usage:
+          precisionls train --preset NAME [--steps N] [--out DIR] [--dtype float64|float32] [--seed S]
+                            [--threads N] [--set section.key=value ...]
+          precisionls train --config FILE [same options]
+          precisionls train --resume DIR [--steps N] [--threads N]
+          precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--json]
+          precisionls bench gemm [--threads N] [--json]
+          precisionls presets
+
+        Runs are written to runs/<preset>-<time>/ (config.yaml, metrics.jsonl/.csv, checkpoints/, plots/, summary.json).
+        """;
+
+    public static int Main(string[] args)
+    {
+        try
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+            var rest = args.Skip(1).ToArray();
+            return args[0] switch
+            {
+                "train" => Train(rest),
+                "bench" => Bench(rest),
+                "presets" => ListPresets(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, bench, presets (see --help)"),
+            };
+        }
+        catch (CommandLine.UsageException e) { return Fail(e.Message); }
+        catch (ConfigException e) { return Fail(e.Message); }
+        catch (TrainingDivergedException e) { return Fail(e.Message, 3); }
+        catch (InvalidDataException e) { return Fail(e.Message); }
+        catch (FileNotFoundException e) { return Fail(e.Message); }
+        catch (IOException e) { return Fail("I/O error: " + e.Message); }
+    }
+
+    private static int Fail(string message, int code = 2)
+    {
+        Console.Error.WriteLine("error: " + message);
+        return code;
+    }
+
+    private static void ConfigureThreads(CommandLine cl)
+    {
+        long? threads = cl.GetLong("--threads", 1);
+        if (threads is not null) WorkerPool.Configure((int)threads);
+    }
+
+    private static RunConfig ConfigFrom(CommandLine cl, string verb)
+    {
+        var overrides = new List<string>(cl.GetAll("--set"));
+        if (cl.Get("--steps") is { } steps) { cl.GetLong("--steps", 1); overrides.Add($"training.train_steps={steps}"); }
+        if (cl.Get("--dtype") is { } dtype) overrides.Add($"training.dtype={dtype}");
+        if (cl.Get("--seed") is { } seed) overrides.Add($"training.seed={seed}");
+        if (cl.Get("--batch") is { } batch) overrides.Add($"training.batch_size={batch}");
+        string? preset = cl.Get("--preset"), file = cl.Get("--config");
+        if (preset is not null && file is not null) throw new CommandLine.UsageException($"{verb}: give --preset or --config, not both");
+        if (preset is null && file is null) throw new CommandLine.UsageException($"{verb}: give --preset NAME (one of: {string.Join(", ", Presets.Names)}) or --config FILE");
+        return preset is not null ? ConfigLoader.FromPreset(preset, overrides) : ConfigLoader.FromFile(file!, overrides);
+    }
+
+    private static int Train(string[] args)
+    {
+        var cl = new CommandLine(args, "train", ["--preset", "--config", "--steps", "--out", "--dtype", "--seed", "--threads", "--resume", "--set"], []);
+        ConfigureThreads(cl);
+        SessionOptions options;
+        if (cl.Get("--resume") is { } resumeDir)
+        {
+            foreach (var f in new[] { "--preset", "--config", "--out", "--dtype", "--seed", "--set" })
+                if (cl.Has(f)) throw new CommandLine.UsageException($"train --resume takes the run's own config; {f} cannot change it (only --steps and --threads)");
+            var cfg = TrainingSession.LoadRunConfig(resumeDir);
+            if (cl.GetLong("--steps", 1) is long steps) cfg = cfg with { Training = cfg.Training with { TrainSteps = steps } };
+            options = new SessionOptions(cfg, resumeDir, Resume: true);
+        }
+        else
+        {
+            var cfg = ConfigFrom(cl, "train");
+            string name = cfg.Preset ?? Path.GetFileNameWithoutExtension(cl.Get("--config")!);
+            string dir = cl.Get("--out") ?? Path.Combine("runs", $"{name}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            options = new SessionOptions(cfg, dir, Resume: false);
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        var t = options.Config.Training;
+        var m = options.Config.Model;
+        Console.WriteLine($"run {options.RunDirectory}: task {t.Task}, {m.SeqOp} ({m.NLayer} layers, width {m.NEmbd}), " +
+                          $"batch {t.BatchSize}, {t.Dtype}, {t.TrainSteps} steps, {WorkerPool.Shared.Threads} threads");
+        RunSummary summary;
+        using (var observer = new ConsoleObserver(t.TrainSteps, options.RunDirectory))
+            summary = TrainingSession.Run(options, observer, cancel.Token);
+
+        var records = MetricsLog.ReadJsonl(Path.Combine(options.RunDirectory, MetricsLog.JsonlFileName));
+        var plots = PlotWriter.WriteAll(records, Path.Combine(options.RunDirectory, "plots"), Path.GetFileName(options.RunDirectory));
+        PrecisionTable.Print(records, summary);
+        Console.WriteLine($"plots: {string.Join(", ", plots)}");
+        Console.WriteLine($"summary: {Path.Combine(options.RunDirectory, RunSummary.FileName)}  (param_checksum {summary.ParamChecksum[..16]}...)");
+        return 0;
+    }
+
+    private static int Bench(string[] args)
+    {
+        if (args.Length == 0) throw new CommandLine.UsageException("bench needs a target: train-step or gemm");
+        var rest = args.Skip(1).ToArray();
+        var json = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
+        switch (args[0])
+        {
+            case "train-step":
+            {
+                var cl = new CommandLine(rest, "bench train-step", ["--preset", "--config", "--dtype", "--steps", "--batch", "--threads", "--warmup", "--set"], ["--json"]);
+                ConfigureThreads(cl);
+                int steps = (int)(cl.GetLong("--steps", 1) ?? 30);
+                int warmup = (int)(cl.GetLong("--warmup", 0) ?? 5);
+                var clNoSteps = new CommandLine(rest.Where((a, i) => a != "--steps" && (i == 0 || rest[i - 1] != "--steps")).ToArray(),
+                    "bench train-step", ["--preset", "--config", "--dtype", "--batch", "--threads", "--warmup", "--set"], ["--json"]);
+                var report = TrainStepBenchmark.Run(ConfigFrom(clNoSteps, "bench train-step"), steps, warmup);
+                if (cl.Has("--json")) Console.WriteLine(JsonSerializer.Serialize(report, json));
+                else Console.WriteLine($"{report.Preset} {report.Dtype} batch {report.Batch}: median {report.MsPerStepMedian:F2} ms/step " +
+                                       $"(min {report.MsPerStepMin:F2}), {report.GflopsAtMedian:F1} GFLOP/s, {report.Threads} threads, " +
+                                       $"{report.AllocatedBytesPerStep} B allocated/step, {report.Simd}");
+                return 0;
+            }
+            case "gemm":
+            {
+                var cl = new CommandLine(rest, "bench gemm", ["--threads"], ["--json"]);
+                ConfigureThreads(cl);
+                var reports = GemmBenchmark.Run();
+                foreach (var r in reports)
+                    Console.WriteLine(cl.Has("--json") ? JsonSerializer.Serialize(r, json)
+                        : $"{r.Kind} m={r.M} n={r.N} k={r.K}: {r.MsMedian:F3} ms, {r.Gflops:F1} GFLOP/s ({r.Threads} threads)");
+                return 0;
+            }
+            default:
+                throw new CommandLine.UsageException($"unknown bench target '{args[0]}'; accepted: train-step, gemm");
+        }
+    }
+
+    private static int ListPresets(string[] args)
+    {
+        if (args.Length > 0) throw new CommandLine.UsageException($"presets takes no arguments, got '{args[0]}'");
+        var table = new Table().AddColumns("preset", "task", "model", "description");
+        foreach (var name in Presets.Names)
+        {
+            var c = ConfigLoader.FromPreset(name);
+            table.AddRow(Markup.Escape(name), Markup.Escape(c.Training.Task),
+                Markup.Escape($"{c.Model.SeqOp}/{c.Model.ConvType}, {c.Model.NLayer}x{c.Model.NEmbd}"), Markup.Escape(Presets.Description(name)));
+        }
+        AnsiConsole.Write(table);
+        return 0;
+    }
+}

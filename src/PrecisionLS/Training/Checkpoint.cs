@@ -1,0 +1,104 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using PrecisionLS.Config;
+using PrecisionLS.Numerics;
+
+namespace PrecisionLS.Training;
+
+/// <summary>
+/// A self-describing checkpoint holding every piece of training state, so a resumed run continues exactly:
+/// parameters, Adam moments and step count, the EMA filter, the data RNG, step and skip counters, wall time,
+/// and the resolved config. Layout: "PLSCKPT1", a JSON header, the raw arrays, and a SHA-256 of all of it.
+/// Written through <see cref="AtomicFile"/>: a crash never leaves a torn file.
+/// </summary>
+public static class Checkpoint
+{
+    private static readonly byte[] Magic = "PLSCKPT1"u8.ToArray();
+
+    /// <summary>Header fields (snake_case JSON).</summary>
+    public sealed record Header(
+        int Version, string Dtype, long Step, long AdamSteps, bool EmaInitialized, ulong[] RngState,
+        long SkippedSteps, int ConsecutiveSkips, double WallSeconds, string ConfigYaml,
+        string[] ParameterNames, int ParameterCount, string ParamChecksum);
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>Writes the trainer's full state to <paramref name="path"/> atomically.</summary>
+    public static void Save<T>(string path, Trainer<T> trainer, double wallSeconds) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var store = trainer.Model.Store;
+        var header = new Header(1, DtypeName<T>(), trainer.Step, trainer.Optimizer.Steps, trainer.Filter.Initialized,
+            trainer.DataRng.State, trainer.SkippedSteps, trainer.ConsecutiveSkips, wallSeconds, ConfigLoader.ToYaml(trainer.Config),
+            store.Parameters.Select(p => p.Name).ToArray(), store.Size, store.Checksum());
+        byte[] headerBytes = JsonSerializer.SerializeToUtf8Bytes(header, Json);
+        AtomicFile.Write(path, stream =>
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            void Put(ReadOnlySpan<byte> bytes) { stream.Write(bytes); hash.AppendData(bytes); }
+            Put(Magic);
+            Span<byte> len = stackalloc byte[4];
+            BitConverter.TryWriteBytes(len, headerBytes.Length);
+            Put(len); Put(headerBytes);
+            Put(MemoryMarshal.AsBytes(store.Values.AsSpan()));
+            Put(MemoryMarshal.AsBytes(trainer.Optimizer.M.AsSpan()));
+            Put(MemoryMarshal.AsBytes(trainer.Optimizer.V.AsSpan()));
+            Put(MemoryMarshal.AsBytes(trainer.Filter.Mu.AsSpan()));
+            stream.Write(hash.GetHashAndReset());
+        });
+    }
+
+    /// <summary>Reads only the header (config, step, dtype) of a checkpoint, verifying its integrity.</summary>
+    public static Header ReadHeader(string path) => Read(path).Header;
+
+    /// <summary>Restores the trainer's state from a checkpoint written for the same model and dtype.</summary>
+    public static Header Load<T>(string path, Trainer<T> trainer) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (header, payload) = Read(path);
+        if (header.Dtype != DtypeName<T>())
+            throw new ConfigException($"checkpoint {path} holds {header.Dtype} state; this run is {DtypeName<T>()}");
+        var store = trainer.Model.Store;
+        var names = store.Parameters.Select(p => p.Name).ToArray();
+        if (header.ParameterCount != store.Size || !header.ParameterNames.SequenceEqual(names))
+            throw new ConfigException($"checkpoint {path} was written for a different model ({header.ParameterCount} values, " +
+                                      $"{header.ParameterNames.Length} tensors; this model has {store.Size} values, {names.Length} tensors)");
+        int bytes = store.Size * Marshal.SizeOf<T>();
+        if (payload.Length != 4 * bytes)
+            throw new InvalidDataException($"checkpoint {path} is truncated: {payload.Length} bytes of state, expected {4 * bytes}");
+        payload.Span.Slice(0, bytes).CopyTo(MemoryMarshal.AsBytes(store.Values.AsSpan()));
+        payload.Span.Slice(bytes, bytes).CopyTo(MemoryMarshal.AsBytes(trainer.Optimizer.M.AsSpan()));
+        payload.Span.Slice(2 * bytes, bytes).CopyTo(MemoryMarshal.AsBytes(trainer.Optimizer.V.AsSpan()));
+        payload.Span.Slice(3 * bytes, bytes).CopyTo(MemoryMarshal.AsBytes(trainer.Filter.Mu.AsSpan()));
+        trainer.Optimizer.Steps = header.AdamSteps;
+        trainer.Filter.Initialized = header.EmaInitialized;
+        trainer.DataRng = new Rng(header.RngState);
+        trainer.Step = header.Step;
+        trainer.SkippedSteps = header.SkippedSteps;
+        trainer.ConsecutiveSkips = header.ConsecutiveSkips;
+        if (store.Checksum() != header.ParamChecksum)
+            throw new InvalidDataException($"checkpoint {path}: parameter checksum mismatch after loading");
+        return header;
+    }
+
+    private static (Header Header, ReadOnlyMemory<byte> Payload) Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint '{path}' does not exist", path);
+        byte[] all = File.ReadAllBytes(path);
+        if (all.Length < Magic.Length + 4 + 32 || !all.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new InvalidDataException($"'{path}' is not a PrecisionLS checkpoint");
+        var body = all.AsSpan(0, all.Length - 32);
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(all.AsSpan(all.Length - 32)))
+            throw new InvalidDataException($"checkpoint '{path}' is corrupt (SHA-256 mismatch)");
+        int headerLen = BitConverter.ToInt32(all, Magic.Length);
+        var header = JsonSerializer.Deserialize<Header>(all.AsSpan(Magic.Length + 4, headerLen), Json)
+            ?? throw new InvalidDataException($"checkpoint '{path}' has an empty header");
+        int start = Magic.Length + 4 + headerLen;
+        return (header, all.AsMemory(start, all.Length - 32 - start));
+    }
+
+    /// <summary>"float64" or "float32".</summary>
+    public static string DtypeName<T>() =>
+        typeof(T) == typeof(double) ? "float64" : typeof(T) == typeof(float) ? "float32" : typeof(T).Name;
+}

@@ -1,0 +1,123 @@
+using System.Numerics;
+using PrecisionLS.Config;
+using PrecisionLS.Nn;
+using PrecisionLS.Numerics;
+using PrecisionLS.Tasks;
+
+namespace PrecisionLS.Training;
+
+/// <summary>What one training step did (a struct: the step allocates nothing).</summary>
+public readonly record struct StepResult(long Step, double Loss, double LearningRate, double GradNorm, bool Skipped);
+
+/// <summary>
+/// The high-precision training recipe (REFERENCE §4) for one model and task. Per step: sample a fresh batch,
+/// forward, loss, backward; clip the global gradient norm; skip the update when the norm is NaN or inf;
+/// gradient EMA filter; Adam; the step schedule. All state lives here and in <see cref="Checkpoint"/>.
+/// </summary>
+public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Consecutive skipped steps after which training stops as diverged.</summary>
+    public const int MaxConsecutiveSkips = 50;
+
+    private readonly T[] _prompt, _target, _output, _dOutput;
+    private readonly T[] _evalPrompt, _evalTarget, _evalOutput;
+    private readonly int _batch;
+
+    public Trainer(RunConfig config)
+    {
+        Config = config;
+        var t = config.Training;
+        if (t.BatchSize < 1) throw new ConfigException($"training.batch_size = {t.BatchSize} must be at least 1");
+        if (t.EvalBatchSize < 1) throw new ConfigException($"training.eval_batch_size = {t.EvalBatchSize} must be at least 1");
+        if (!(t.ClipGradNorm > 0)) throw new ConfigException($"training.clip_grad_norm = {t.ClipGradNorm} must be positive");
+        if (t.Scheduler != "step") throw new ConfigException($"training.scheduler '{t.Scheduler}' is not built yet; available: step");
+        Model = new SequenceModel<T>(config.Model);
+        Task = TaskCatalog.Create<T>(config);
+        if (Task.TokenDims != Model.InDims)
+            throw new ConfigException($"task '{Task.Name}' makes tokens of width {Task.TokenDims} but model.in_dims is {Model.InDims}; set model.in_dims: {Task.TokenDims}");
+        if (Task.OutputDims != Model.OutDims)
+            throw new ConfigException($"task '{Task.Name}' reads {Task.OutputDims} output channels but model.out_dims is {Model.OutDims}; set model.out_dims: {Task.OutputDims}");
+        if (Task.PromptLength > config.Model.NPositions)
+            throw new ConfigException($"task '{Task.Name}' prompts have {Task.PromptLength} tokens but model.n_positions is {config.Model.NPositions}; set model.n_positions >= {Task.PromptLength}");
+
+        Model.Initialize(Rng.Derive(t.Seed, "init"));
+        DataRng = Rng.Derive(t.Seed, "train-data");
+        Optimizer = new Adam<T>(Model.Store, t.AdamBeta1, t.AdamBeta2, t.AdamEps, t.WeightDecay);
+        Filter = new GradientEmaFilter<T>(Model.Store, t.EmaDecay, t.EmaLambda);
+        Scheduler = new StepThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr);
+
+        _batch = t.BatchSize;
+        int reads = Task.ReadPositions.Length;
+        _prompt = new T[(long)_batch * Task.PromptLength * Task.TokenDims];
+        _target = new T[(long)_batch * Task.TargetSize];
+        _output = new T[(long)_batch * reads * Model.OutDims];
+        _dOutput = new T[_output.Length];
+
+        // The held-out batch: its own seeded stream, drawn once, never seen in training.
+        int evalBatch = t.EvalBatchSize;
+        _evalPrompt = new T[(long)evalBatch * Task.PromptLength * Task.TokenDims];
+        _evalTarget = new T[(long)evalBatch * Task.TargetSize];
+        _evalOutput = new T[(long)evalBatch * reads * Model.OutDims];
+        Task.Sample(Rng.Derive(t.Seed, "eval-data"), evalBatch, _evalPrompt, _evalTarget);
+    }
+
+    public RunConfig Config { get; }
+    public SequenceModel<T> Model { get; }
+    public ITask<T> Task { get; }
+    public Adam<T> Optimizer { get; }
+    public GradientEmaFilter<T> Filter { get; }
+    public StepThresholdScheduler Scheduler { get; }
+    /// <summary>The training data stream (its state is checkpointed).</summary>
+    public Rng DataRng { get; internal set; }
+    /// <summary>Steps completed.</summary>
+    public long Step { get; internal set; }
+    /// <summary>Steps skipped for a NaN/inf gradient so far, and in a row.</summary>
+    public long SkippedSteps { get; internal set; }
+    public int ConsecutiveSkips { get; internal set; }
+
+    /// <summary>Floating-point operations of one training step, counted from the shapes.</summary>
+    public long FlopsPerStep => Model.TrainingStepFlops(_batch, Task.PromptLength, Task.ReadPositions.Length);
+
+    /// <summary>Runs one step of the recipe.</summary>
+    public StepResult TrainStep()
+    {
+        var t = Config.Training;
+        double lr = Scheduler.LearningRate(Step);
+        Task.Sample(DataRng, _batch, _prompt, _target);
+        Model.Forward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output);
+        double loss = Task.Loss(_output, _target, _batch, _dOutput);
+        var store = Model.Store;
+        store.ZeroGrads();
+        Model.Backward(_dOutput);
+        double norm = GradientClipping.GlobalNorm(store);
+        Step++;
+        if (!double.IsFinite(norm) || !double.IsFinite(loss))
+        {
+            SkippedSteps++; ConsecutiveSkips++;
+            if (ConsecutiveSkips >= MaxConsecutiveSkips)
+                throw new TrainingDivergedException(Step, $"{ConsecutiveSkips} steps in a row had a non-finite loss or gradient norm (loss {loss}, norm {norm})");
+            return new StepResult(Step, loss, lr, norm, Skipped: true);
+        }
+        ConsecutiveSkips = 0;
+        GradientClipping.Clip(store, norm, t.ClipGradNorm);
+        Filter.Apply();
+        Optimizer.Step(lr);
+        return new StepResult(Step, loss, lr, norm, Skipped: false);
+    }
+
+    /// <summary>mse, rel and rel_l2 on the fixed held-out batch (in chunks of the training batch size).</summary>
+    public TaskMetrics Evaluate()
+    {
+        int total = Config.Training.EvalBatchSize, reads = Task.ReadPositions.Length;
+        int promptSize = Task.PromptLength * Task.TokenDims, outSize = reads * Model.OutDims;
+        for (int start = 0; start < total; start += _batch)
+        {
+            int n = Math.Min(_batch, total - start);
+            Model.Forward(_evalPrompt.AsSpan(start * promptSize, n * promptSize), n, Task.PromptLength, Task.ReadPositions,
+                _evalOutput.AsSpan(start * outSize, n * outSize));
+        }
+        var m = Task.Evaluate(_evalOutput, _evalTarget, total);
+        if (!double.IsFinite(m.Mse)) throw new TrainingDivergedException(Step, $"held-out mse is {m.Mse}");
+        return m;
+    }
+}

@@ -1,0 +1,74 @@
+using PrecisionLS.Numerics;
+using PrecisionLS.Tests.Fixtures;
+using Xunit;
+
+namespace PrecisionLS.Tests.Numerics;
+
+/// <summary>The blocked SIMD products against the naive loops, across tile edges, k blocks and the k split.</summary>
+public class GemmTests
+{
+    public static TheoryData<int, int, int> Shapes()
+    {
+        var d = new TheoryData<int, int, int>();
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 7, 3), (6, 32, 8), (13, 33, 17), (37, 45, 29), (64, 64, 64), (7, 5, 300),
+                                          (100, 70, 513), (64, 6, 4200), (5, 64, 4200), (12, 128, 6) })
+            d.Add(m, n, k);
+        return d;
+    }
+
+    private static double[] Random(int n, ulong seed) { var a = new double[n]; new Rng(seed).FillGaussian(a.AsSpan()); return a; }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void All_layouts_match_the_reference(int m, int n, int k)
+    {
+        var a = Random(m * k, 1); var b = Random(k * n, 2); var c0 = Random(m * n, 3);
+        double tol = 1e-14 * Math.Sqrt(k) * 4;
+        foreach (bool acc in new[] { false, true })
+        {
+            var c = (double[])c0.Clone(); var r = (double[])c0.Clone();
+            Gemm.NN<double>(a, b, c, m, n, k, acc); Gemm.NNReference<double>(a, b, r, m, n, k, acc);
+            Compare.Close(r, c, tol * 10, $"NN {m}x{n}x{k} acc={acc}");
+            c = (double[])c0.Clone(); r = (double[])c0.Clone();
+            Gemm.TN<double>(a, b, c, m, n, k, acc); Gemm.TNReference<double>(a, b, r, m, n, k, acc);   // a read as [k, m]
+            Compare.Close(r, c, tol * 10, $"TN {m}x{n}x{k} acc={acc}");
+            var bt = Random(n * k, 4);
+            c = (double[])c0.Clone(); r = (double[])c0.Clone();
+            Gemm.NT<double>(a, bt, c, m, n, k, acc); Gemm.NTReference<double>(a, bt, r, m, n, k, acc);
+            Compare.Close(r, c, tol * 10, $"NT {m}x{n}x{k} acc={acc}");
+        }
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        int m = 70, n = 64, k = 9000;
+        var a = Random(k * m, 5); var b = Random(k * n, 6);
+        var c1 = new double[m * n]; var c2 = new double[m * n];
+        var serial = new WorkerPool(1);
+        Gemm.TN<double>(a, b, c2, m, n, k, false);
+        Assert.Equal(2, Math.Max(2, WorkerPool.Shared.Threads));
+        WorkerPool.Configure(1);
+        try { Gemm.TN<double>(a, b, c1, m, n, k, false); }
+        finally { WorkerPool.Configure(Environment.ProcessorCount); serial.Dispose(); }
+        Assert.Equal(c1, c2);
+    }
+
+    [Fact]
+    public void Float32_products_match_to_single_precision()
+    {
+        int m = 29, n = 40, k = 33;
+        var a = Random(m * k, 7); var b = Random(k * n, 8);
+        var r = new double[m * n]; Gemm.NNReference<double>(a, b, r, m, n, k, false);
+        var c = new float[m * n];
+        Gemm.NN<float>(a.Select(v => (float)v).ToArray(), b.Select(v => (float)v).ToArray(), c, m, n, k, false);
+        for (int i = 0; i < c.Length; i++) Assert.True(Math.Abs(c[i] - r[i]) <= 1e-5 * (1 + Math.Abs(r[i])) * Math.Sqrt(k), $"index {i}");
+    }
+
+    [Fact]
+    public void Too_short_buffers_are_rejected_naming_the_argument()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Gemm.NN<double>(new double[5], new double[6], new double[6], 2, 3, 3, false));
+        Assert.Contains("a holds 5 values", e.Message);
+    }
+}
