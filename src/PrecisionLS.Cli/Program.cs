@@ -18,7 +18,7 @@ public static class Program
                             [--threads N] [--set section.key=value ...]
           precisionls train --config FILE [same options]
           precisionls train --resume DIR [--steps N] [--threads N]
-          precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--json]
+          precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--profile] [--json]
           precisionls bench gemm [--threads N] [--json]
           precisionls presets
 
@@ -120,17 +120,19 @@ public static class Program
         {
             case "train-step":
             {
-                var cl = new CommandLine(rest, "bench train-step", ["--preset", "--config", "--dtype", "--steps", "--batch", "--threads", "--warmup", "--set"], ["--json"]);
+                var cl = new CommandLine(rest, "bench train-step", ["--preset", "--config", "--dtype", "--steps", "--batch", "--threads", "--warmup", "--set"], ["--json", "--profile"]);
                 ConfigureThreads(cl);
                 int steps = (int)(cl.GetLong("--steps", 1) ?? 30);
                 int warmup = (int)(cl.GetLong("--warmup", 0) ?? 5);
                 var clNoSteps = new CommandLine(rest.Where((a, i) => a != "--steps" && (i == 0 || rest[i - 1] != "--steps")).ToArray(),
-                    "bench train-step", ["--preset", "--config", "--dtype", "--batch", "--threads", "--warmup", "--set"], ["--json"]);
-                var report = TrainStepBenchmark.Run(ConfigFrom(clNoSteps, "bench train-step"), steps, warmup);
+                    "bench train-step", ["--preset", "--config", "--dtype", "--batch", "--threads", "--warmup", "--set"], ["--json", "--profile"]);
+                var report = TrainStepBenchmark.Run(ConfigFrom(clNoSteps, "bench train-step"), steps, warmup, cl.Has("--profile"));
                 if (cl.Has("--json")) Console.WriteLine(JsonSerializer.Serialize(report, json));
                 else Console.WriteLine($"{report.Preset} {report.Dtype} batch {report.Batch}: median {report.MsPerStepMedian:F2} ms/step " +
                                        $"(min {report.MsPerStepMin:F2}), {report.GflopsAtMedian:F1} GFLOP/s, {report.Threads} threads, " +
                                        $"{report.AllocatedBytesPerStep} B allocated/step, {report.Simd}");
+                if (!cl.Has("--json") && report.ProfileMsPerStep is { } phases)
+                    foreach (var (phase, ms) in phases) Console.WriteLine($"  {ms,8:F2} ms/step  {phase}");
                 return 0;
             }
             case "gemm":

@@ -1,4 +1,5 @@
 using System.Numerics;
+using PrecisionLS.Bench;
 using PrecisionLS.Numerics;
 
 namespace PrecisionLS.Nn;
@@ -44,15 +45,20 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
         long n = (long)rows * _d;
         Buffers.Ensure(ref _z, n); Buffers.Ensure(ref _p, n); Buffers.Ensure(ref _zc, n); Buffers.Ensure(ref _g, n);
         var z = _z.AsSpan(0, (int)n); var p = _p.AsSpan(0, (int)n); var zc = _zc.AsSpan(0, (int)n); var g = _g.AsSpan(0, (int)n);
+        long t0 = StepProfiler.Start();
         InProj.Forward(u, z, rows);
         Projection.Forward(u, p, rows);
+        StepProfiler.Stop("baseconv.fwd.in_proj+projection", t0); t0 = StepProfiler.Start();
         Conv.Forward(z, zc, p, g, batch, length);           // zc = Conv(z) (+ z), g = zc · p
+        StepProfiler.Stop("baseconv.fwd.conv", t0); t0 = StepProfiler.Start();
         if (BranchWeights is null) { OutProj.Forward(g, output, rows); return; }
         Buffers.Ensure(ref _y, n);
         var y = _y.AsSpan(0, (int)n);
         OutProj.Forward(g, y, rows);
+        StepProfiler.Stop("baseconv.fwd.out_proj", t0); t0 = StepProfiler.Start();
         var bw = _store.Value(BranchWeights);
         Elementwise.LinearCombination(bw[0], y, bw[1], u[..(int)n], output);   // out = bw0·y + bw1·u
+        StepProfiler.Stop("baseconv.fwd.branch", t0);
     }
 
     public void Backward(ReadOnlySpan<T> u, ReadOnlySpan<T> dOutput, Span<T> du, int batch, int length)
@@ -64,27 +70,30 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
         var dz = _workspace.Get(1, n).AsSpan(0, n);
         var dp = _workspace.Get(2, n).AsSpan(0, n);
         ReadOnlySpan<T> dy = dOutput;
+        long t0 = StepProfiler.Start();
         if (BranchWeights is not null)
         {
             // out = bw0·y + bw1·u:  dbw0 += Σ dout·y,  dbw1 += Σ dout·u,  dy = bw0·dout,  du += bw1·dout
             var bw = _store.Value(BranchWeights);
             var dbw = _store.Grad(BranchWeights);
-            var y = _y.AsSpan(0, n);
-            dbw[0] += Gemm.Dot<T>(dOutput[..n], y);
-            dbw[1] += Gemm.Dot<T>(dOutput[..n], u[..n]);
             var dyScaled = _workspace.Get(3, n).AsSpan(0, n);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(dOutput[..n], bw[0], dyScaled);
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(dOutput[..n], bw[1], du[..n], du[..n]);
+            var (s0, s1) = Elementwise.BranchBackward(dOutput[..n], _y.AsSpan(0, n), u[..n], bw[0], bw[1], dyScaled, du[..n]);
+            dbw[0] += s0;
+            dbw[1] += s1;
             dy = dyScaled;
         }
+        StepProfiler.Stop("baseconv.bwd.branch", t0); t0 = StepProfiler.Start();
         // y = out_proj(g)
         dg.Clear();
         OutProj.Backward(g, dy, dg, rows);
+        StepProfiler.Stop("baseconv.bwd.out_proj", t0); t0 = StepProfiler.Start();
         // zc = Conv(z), g = zc·p: dz += Conv'(dg·p), dp = dg·zc
         dz.Clear();
         Conv.Backward(z, dg, p, zc, dp, dz, batch, length);
+        StepProfiler.Stop("baseconv.bwd.conv", t0); t0 = StepProfiler.Start();
         InProj.Backward(u, dz, du, rows);
         Projection.Backward(u, dp, du, rows);
+        StepProfiler.Stop("baseconv.bwd.in_proj+projection", t0);
     }
 
     public long ForwardMultiplyAdds(int batch, int length)

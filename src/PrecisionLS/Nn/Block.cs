@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using PrecisionLS.Bench;
 
 namespace PrecisionLS.Nn;
 
@@ -25,14 +26,18 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = batch * length * _d;
         Mixer.Forward(hIn, hOut, batch, length);
+        long t0 = StepProfiler.Start();
         if (Resid) TensorPrimitives.Add(hOut[..n], hIn[..n], hOut[..n]);
+        StepProfiler.Stop("block.fwd.residual", t0);
     }
 
     /// <summary>dhIn = dhOut (residual) + Mixer'ᵀ dhOut; overwrites dhIn.</summary>
     public void Backward(ReadOnlySpan<T> hIn, ReadOnlySpan<T> dhOut, Span<T> dhIn, int batch, int length)
     {
         int n = batch * length * _d;
+        long t0 = StepProfiler.Start();
         if (Resid) dhOut[..n].CopyTo(dhIn); else dhIn[..n].Clear();
+        StepProfiler.Stop("block.bwd.residual", t0);
         Mixer.Backward(hIn, dhOut, dhIn, batch, length);
     }
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using PrecisionLS.Bench;
 using PrecisionLS.Numerics;
 
 namespace PrecisionLS.Nn;
@@ -26,8 +27,9 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>y[r, o] = Σ_i x[r, i]·W[o, i] + b[o]; overwrites y.</summary>
     public void Forward(ReadOnlySpan<T> x, Span<T> y, int rows)
     {
-        Gemm.NT<T>(x, _store.Value(Weight), y, rows, Out, In, accumulate: false);
-        if (Bias is not null) Elementwise.AddRowVector<T>(y, _store.Value(Bias), y, rows, Out);
+        long t0 = StepProfiler.Start();
+        Gemm.NT<T>(x, _store.Value(Weight), Bias is null ? default : _store.Value(Bias), y, rows, Out, In, accumulate: false);
+        StepProfiler.Stop("linear.fwd", t0);
     }
 
     /// <summary>
@@ -36,9 +38,13 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx, int rows)
     {
+        long t0 = StepProfiler.Start();
         if (Weight.Trainable) Gemm.TN<T>(dy, x, _store.Grad(Weight), Out, In, rows, accumulate: true);
+        StepProfiler.Stop("linear.bwd.dW", t0); t0 = StepProfiler.Start();
         if (Bias is not null && Bias.Trainable) Elementwise.ColumnSums<T>(dy, rows, Out, _store.Grad(Bias), accumulate: true);
+        StepProfiler.Stop("linear.bwd.db", t0); t0 = StepProfiler.Start();
         if (!dx.IsEmpty) Gemm.NN<T>(dy, _store.Value(Weight), dx, rows, In, Out, accumulate: true);
+        StepProfiler.Stop("linear.bwd.dx", t0);
     }
 
     /// <summary>Multiply-adds of one forward over <paramref name="rows"/> rows (backward is 2x: dx and dW).</summary>

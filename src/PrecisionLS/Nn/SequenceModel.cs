@@ -1,5 +1,6 @@
 using System.Numerics;
 using PrecisionLS.Config;
+using PrecisionLS.Bench;
 using PrecisionLS.Numerics;
 
 namespace PrecisionLS.Nn;
@@ -82,8 +83,10 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
         x[..(rows * InDims)].CopyTo(_x);
         for (int i = 0; i < _h.Length; i++) Buffers.Ensure(ref _h[i], n);
 
+        long t0 = StepProfiler.Start();
         ReadIn.Forward(_x, _h[0], rows);
         Wpe.Forward(_h[0], batch, length);
+        StepProfiler.Stop("model.fwd.read_in+wpe", t0);
         for (int i = 0; i < _blocks.Length; i++) _blocks[i].Forward(_h[i], _h[i + 1], batch, length);
 
         Buffers.Ensure(ref _hr, (long)batch * rCount * D);
@@ -121,8 +124,10 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
             _blocks[i].Backward(_h[i], dh, dhPrev, batch, length);
             var t = dh; dh = dhPrev; dhPrev = t;
         }
+        long t0 = StepProfiler.Start();
         Wpe.Backward(dh, batch, length);
         ReadIn.Backward(_x, dh, dx, rows);
+        StepProfiler.Stop("model.bwd.read_in+wpe", t0);
     }
 
     /// <summary>Multiply-adds of one forward pass reading <paramref name="reads"/> positions.</summary>

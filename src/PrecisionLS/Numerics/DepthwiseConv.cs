@@ -71,7 +71,7 @@ public static unsafe class DepthwiseConv
         fixed (T* px = x, pw = wT, pb = bias, py = y, pgate = gate, pg = g)
         {
             var args = new Args<T>(px, pw, pb, py, pgate, pg, null, null, null, null, s);
-            ParallelFor.Run(Groups<T>(s.Channels), MinGroups(s), in args, &ForwardRange<T>);
+            ParallelFor.Run(s.Batch, MinBatch(s), in args, &ForwardRange<T>);
         }
     }
 
@@ -88,10 +88,20 @@ public static unsafe class DepthwiseConv
         CheckLen(x.Length, s.Elements, "x"); CheckLen(dOut.Length, s.Elements, "dOut"); CheckLen(dx.Length, s.Elements, "dx");
         CheckLen(dwT.Length, (long)s.Kernel * s.Channels, "dwT");
         if (!gate.IsEmpty) { CheckLen(gate.Length, s.Elements, "gate"); CheckLen(y.Length, s.Elements, "y"); CheckLen(dGate.Length, s.Elements, "dGate"); }
-        fixed (T* px = x, pw = wT, pdo = dOut, pgate = gate, py = y, pdg = dGate, pdx = dx, pdw = dwT, pdb = dbias)
+        int chunks = ChunksFor(s.Batch);
+        int kc = s.Kernel * s.Channels, partialSize = kc + s.Channels;
+        Span<T> partial = Scratch<T>.Get(chunks * partialSize, slot: 2);
+        partial.Clear();
+        fixed (T* px = x, pw = wT, pdo = dOut, pgate = gate, py = y, pdg = dGate, pdx = dx, pp = partial)
         {
-            var args = new Args<T>(px, pw, dbias.IsEmpty ? null : pdb, py, pgate, pdg, pdo, pdx, pdw, null, s);
-            ParallelFor.Run(Groups<T>(s.Channels), MinGroups(s), in args, &BackwardRange<T>);
+            var args = new Args<T>(px, pw, null, py, pgate, pdg, pdo, pdx, pp, null, s);
+            ParallelFor.Run(chunks, 1, in args, &BackwardRange<T>);
+        }
+        for (int ch = 0; ch < chunks; ch++)
+        {
+            var part = partial.Slice(ch * partialSize, partialSize);
+            for (int i = 0; i < kc; i++) dwT[i] += part[i];
+            if (!dbias.IsEmpty) for (int c = 0; c < s.Channels; c++) dbias[c] += part[kc + c];
         }
     }
 
@@ -109,35 +119,39 @@ public static unsafe class DepthwiseConv
 
     private static int Width<T>() where T : unmanaged => Gemm.VectorWidth<T>() == int.MaxValue ? 1 : Gemm.VectorWidth<T>();
     private static int BlockChannels<T>() where T : unmanaged => Width<T>() == 1 ? 8 : BlockVectors * Width<T>();
-    private static int Groups<T>(int channels) where T : unmanaged => (channels + BlockChannels<T>() - 1) / BlockChannels<T>();
-    private static int MinGroups(Shape s) => (int)Math.Max(1, 20_000 / Math.Max(1, (long)s.Batch * s.Length * s.Kernel * BlockVectors));
+    private static int MinBatch(Shape s) => (int)Math.Max(1, 20_000 / Math.Max(1, (long)s.Length * s.Kernel * s.Channels));
+
+    // Backward splits the batch into this many fixed chunks, each with its own dw/dbias partial sums added in
+    // chunk order afterwards: the sums do not depend on the thread count.
+    private static int ChunksFor(int batch) => Math.Min(batch, 16);
 
     private static void CheckLen(long have, long need, string name)
     {
         if (have < need) throw new ArgumentException($"{name} holds {have} values, the convolution needs {need}", name);
     }
 
+    // Work is split by batch entry (rows are contiguous, so each worker streams its own memory).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardRange<T>(in Args<T> a, int g0, int g1) where T : unmanaged, INumber<T>
+    private static void ForwardRange<T>(in Args<T> a, int b0, int b1) where T : unmanaged, INumber<T>
     {
-        if (SimdInfo.Use512<T>()) ForwardBlocks<Simd512<T>, Vector512<T>, T>(a, g0, g1);
-        else if (SimdInfo.Use256<T>()) ForwardBlocks<Simd256<T>, Vector256<T>, T>(a, g0, g1);
-        else ForwardScalar(a, g0 * BlockChannels<T>(), Math.Min(a.S.Channels, g1 * BlockChannels<T>()));
+        if (SimdInfo.Use512<T>()) ForwardBlocks<Simd512<T>, Vector512<T>, T>(a, b0, b1);
+        else if (SimdInfo.Use256<T>()) ForwardBlocks<Simd256<T>, Vector256<T>, T>(a, b0, b1);
+        else ForwardScalar(a, b0, b1, 0, a.S.Channels);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardBlocks<TS, TV, T>(in Args<T> a, int g0, int g1)
+    private static void ForwardBlocks<TS, TV, T>(in Args<T> a, int b0, int b1)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
         Shape s = a.S;
         int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, w = TS.Count;
         T* X = a.X, W = a.W, Bias = a.Bias, Y = a.Y, Gate = a.Gate, G = a.G;
-        int cEnd = Math.Min(C, g1 * BlockVectors * w);
-        for (int c0 = g0 * BlockVectors * w; c0 < cEnd; c0 += BlockVectors * w)
+        int cEnd = C;
+        for (int c0 = 0; c0 < cEnd; c0 += BlockVectors * w)
         {
             int nv = Math.Min(BlockVectors, (cEnd - c0) / w);
             if (nv > 0)
-                for (int b = 0; b < s.Batch; b++)
+                for (int b = b0; b < b1; b++)
                 {
                     T* xb = X + (long)b * L * C + c0, yb = Y + (long)b * L * C + c0;
                     for (int t = 0; t < L; t++)
@@ -151,14 +165,8 @@ public static unsafe class DepthwiseConv
                             if (nv > 2) a2 = TS.Load(Bias + c0 + 2 * w);
                             if (nv > 3) a3 = TS.Load(Bias + c0 + 3 * w);
                         }
-                        for (int j = jMin; j <= jMax; j++)
-                        {
-                            T* wj = W + (long)j * C + c0, xs = xb + (long)(t + j - P) * C;
-                            a0 = TS.Fma(TS.Load(wj), TS.Load(xs), a0);
-                            if (nv > 1) a1 = TS.Fma(TS.Load(wj + w), TS.Load(xs + w), a1);
-                            if (nv > 2) a2 = TS.Fma(TS.Load(wj + 2 * w), TS.Load(xs + 2 * w), a2);
-                            if (nv > 3) a3 = TS.Fma(TS.Load(wj + 3 * w), TS.Load(xs + 3 * w), a3);
-                        }
+                        TapSum<TS, TV, T>(W + (long)jMin * C + c0, xb + (long)(t + jMin - P) * C, C, C, jMax - jMin + 1, nv, w,
+                            ref a0, ref a1, ref a2, ref a3);
                         T* xt = xb + (long)t * C, yt = yb + (long)t * C;
                         if (s.Resid)
                         {
@@ -183,15 +191,47 @@ public static unsafe class DepthwiseConv
                 }
             // Channels left over after whole vectors.
             int cs = c0 + nv * w, ce = Math.Min(cEnd, c0 + BlockVectors * w);
-            if (cs < ce) ForwardScalar(a, cs, ce);
+            if (cs < ce) ForwardScalar(a, b0, b1, cs, ce);
         }
     }
 
-    private static void ForwardScalar<T>(in Args<T> a, int c0, int c1) where T : unmanaged, INumber<T>
+    /// <summary>
+    /// acc_v += Σ_{i &lt; count} p[i·strideP + v·w] · q[i·strideQ + v·w] for the block's nv (1..4) vectors:
+    /// the inner loop of every convolution sum, with a branch-free path for full blocks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TapSum<TS, TV, T>(T* p, T* q, nint strideP, nint strideQ, int count, int nv, nint w,
+        ref TV a0, ref TV a1, ref TV a2, ref TV a3)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    {
+        TV s0 = a0, s1 = a1, s2 = a2, s3 = a3;
+        if (nv == 4)
+        {
+            for (int i = 0; i < count; i++, p += strideP, q += strideQ)
+            {
+                s0 = TS.Fma(TS.Load(p), TS.Load(q), s0);
+                s1 = TS.Fma(TS.Load(p + w), TS.Load(q + w), s1);
+                s2 = TS.Fma(TS.Load(p + 2 * w), TS.Load(q + 2 * w), s2);
+                s3 = TS.Fma(TS.Load(p + 3 * w), TS.Load(q + 3 * w), s3);
+            }
+        }
+        else
+        {
+            for (int i = 0; i < count; i++, p += strideP, q += strideQ)
+            {
+                s0 = TS.Fma(TS.Load(p), TS.Load(q), s0);
+                if (nv > 1) s1 = TS.Fma(TS.Load(p + w), TS.Load(q + w), s1);
+                if (nv > 2) s2 = TS.Fma(TS.Load(p + 2 * w), TS.Load(q + 2 * w), s2);
+            }
+        }
+        a0 = s0; a1 = s1; a2 = s2; a3 = s3;
+    }
+
+    private static void ForwardScalar<T>(in Args<T> a, int b0, int b1, int c0, int c1) where T : unmanaged, INumber<T>
     {
         Shape s = a.S;
         int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad;
-        for (int b = 0; b < s.Batch; b++)
+        for (int b = b0; b < b1; b++)
         {
             long row0 = (long)b * L * C;
             for (int t = 0; t < L; t++)
@@ -211,34 +251,39 @@ public static unsafe class DepthwiseConv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BackwardRange<T>(in Args<T> a, int g0, int g1) where T : unmanaged, INumber<T>
+    private static void BackwardRange<T>(in Args<T> a, int ch0, int ch1) where T : unmanaged, INumber<T>
     {
-        int bc = BlockChannels<T>();
-        int cEnd = Math.Min(a.S.Channels, g1 * bc);
-        for (int c0 = g0 * bc; c0 < cEnd; c0 += bc)
+        int chunks = ChunksFor(a.S.Batch);
+        for (int ch = ch0; ch < ch1; ch++)
         {
-            int c1 = Math.Min(cEnd, c0 + bc);
-            if (SimdInfo.Use512<T>()) BackwardBlock<Simd512<T>, Vector512<T>, T>(a, c0, c1);
-            else if (SimdInfo.Use256<T>()) BackwardBlock<Simd256<T>, Vector256<T>, T>(a, c0, c1);
-            else BackwardBlock<NoSimd<T>, T, T>(a, c0, c1);
+            int b0 = (int)((long)a.S.Batch * ch / chunks), b1 = (int)((long)a.S.Batch * (ch + 1) / chunks);
+            T* dw = a.Dw + (long)ch * (a.S.Kernel * a.S.Channels + a.S.Channels);
+            T* db = dw + a.S.Kernel * a.S.Channels;
+            for (int c0 = 0; c0 < a.S.Channels; c0 += BlockChannels<T>())
+            {
+                int c1 = Math.Min(a.S.Channels, c0 + BlockChannels<T>());
+                if (SimdInfo.Use512<T>()) BackwardBlock<Simd512<T>, Vector512<T>, T>(a, b0, b1, c0, c1, dw, db);
+                else if (SimdInfo.Use256<T>()) BackwardBlock<Simd256<T>, Vector256<T>, T>(a, b0, b1, c0, c1, dw, db);
+                else BackwardBlock<NoSimd<T>, T, T>(a, b0, b1, c0, c1, dw, db);
+            }
         }
     }
 
-    // One block of channels [c0, c1): for each batch entry, dz = dOut·gate (or dOut) into a [L, block]
-    // scratch, then dx, dw and dbias from it.
+    // Batch entries [b0, b1), channels [c0, c1): for each entry, dz = dOut·gate (or dOut) into a [L, block]
+    // scratch, then dx, and the chunk's partial dw ([K, C]) and dbias ([C]).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BackwardBlock<TS, TV, T>(in Args<T> a, int c0, int c1)
+    private static void BackwardBlock<TS, TV, T>(in Args<T> a, int b0, int b1, int c0, int c1, T* Dw, T* DBias)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
         Shape s = a.S;
         int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, w = TS.Count;
         int cw = c1 - c0, nv = Math.Min(BlockVectors, cw / w);
         int cv = nv * w;                     // channels handled with vectors; the rest scalar
-        Span<T> dzSpan = Scratch<T>.Get(L * cw);
+        Span<T> dzSpan = Scratch<T>.Get(L * cw, slot: 1);
         fixed (T* dz = dzSpan)
         {
-            T* X = a.X, W = a.W, DOut = a.DOut, Gate = a.Gate, Y = a.Y, DGate = a.G, Dx = a.Dx, Dw = a.Dw, DBias = a.Bias;
-            for (int b = 0; b < s.Batch; b++)
+            T* X = a.X, W = a.W, DOut = a.DOut, Gate = a.Gate, Y = a.Y, DGate = a.G, Dx = a.Dx;
+            for (int b = b0; b < b1; b++)
             {
                 long row0 = (long)b * L * C + c0;
                 for (int t = 0; t < L; t++)
@@ -259,9 +304,8 @@ public static unsafe class DepthwiseConv
                     else
                         for (; c < cw; c++) dzt[c] = DOut[o + c];
                 }
-                if (DBias != null)
-                    for (int t = 0; t < L; t++)
-                        for (int c = 0; c < cw; c++) DBias[c0 + c] += dz[t * cw + c];
+                for (int t = 0; t < L; t++)
+                    for (int c = 0; c < cw; c++) DBias[c0 + c] += dz[t * cw + c];
                 if (nv > 0)
                 {
                     // dx[u] += Σ_j w[j]·dz[u - j + pad] (+ dz[u] when resid)
@@ -277,14 +321,9 @@ public static unsafe class DepthwiseConv
                             if (nv > 2) a2 = TS.Load(dzu + 2 * w);
                             if (nv > 3) a3 = TS.Load(dzu + 3 * w);
                         }
-                        for (int j = jMin; j <= jMax; j++)
-                        {
-                            T* wj = W + (long)j * C + c0, dzt = dz + (u - j + P) * cw;
-                            a0 = TS.Fma(TS.Load(wj), TS.Load(dzt), a0);
-                            if (nv > 1) a1 = TS.Fma(TS.Load(wj + w), TS.Load(dzt + w), a1);
-                            if (nv > 2) a2 = TS.Fma(TS.Load(wj + 2 * w), TS.Load(dzt + 2 * w), a2);
-                            if (nv > 3) a3 = TS.Fma(TS.Load(wj + 3 * w), TS.Load(dzt + 3 * w), a3);
-                        }
+                        // taps j = jMin..jMax pair w[j] with dz[u - j + pad]: w walks forward, dz backward
+                        TapSum<TS, TV, T>(W + (long)jMin * C + c0, dz + (u - jMin + P) * cw, C, -cw, jMax - jMin + 1, nv, w,
+                            ref a0, ref a1, ref a2, ref a3);
                         T* dxu = Dx + row0 + (long)u * C;
                         TS.Store(TS.Add(TS.Load(dxu), a0), dxu);
                         if (nv > 1) TS.Store(TS.Add(TS.Load(dxu + w), a1), dxu + w);
@@ -297,14 +336,8 @@ public static unsafe class DepthwiseConv
                         int tMin = Math.Max(0, P - j), tMax = Math.Min(L - 1, L - 1 + P - j);
                         if (tMin > tMax) continue;
                         TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
-                        for (int t = tMin; t <= tMax; t++)
-                        {
-                            T* dzt = dz + t * cw, xs = X + row0 + (long)(t + j - P) * C;
-                            a0 = TS.Fma(TS.Load(dzt), TS.Load(xs), a0);
-                            if (nv > 1) a1 = TS.Fma(TS.Load(dzt + w), TS.Load(xs + w), a1);
-                            if (nv > 2) a2 = TS.Fma(TS.Load(dzt + 2 * w), TS.Load(xs + 2 * w), a2);
-                            if (nv > 3) a3 = TS.Fma(TS.Load(dzt + 3 * w), TS.Load(xs + 3 * w), a3);
-                        }
+                        TapSum<TS, TV, T>(dz + tMin * cw, X + row0 + (long)(tMin + j - P) * C, cw, C, tMax - tMin + 1, nv, w,
+                            ref a0, ref a1, ref a2, ref a3);
                         T* dwj = Dw + (long)j * C + c0;
                         TS.Store(TS.Add(TS.Load(dwj), a0), dwj);
                         if (nv > 1) TS.Store(TS.Add(TS.Load(dwj + w), a1), dwj + w);

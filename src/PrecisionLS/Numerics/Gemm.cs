@@ -111,11 +111,25 @@ public static unsafe class Gemm
 
     /// <summary>c[i,j] (+)= Σ_p a[i,p]·b[j,p]. a [m,k], b [n,k], c [m,n].</summary>
     public static void NT<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T> => NT(a, b, default, c, m, n, k, accumulate);
+
+    /// <summary>
+    /// c[i,j] = bias[j] + Σ_p a[i,p]·b[j,p] (or c[i,j] += ... with accumulate, bias ignored then; empty bias = 0):
+    /// the Linear forward y = x Wᵀ + b in one pass. a [m,k], b [n,k], bias [n], c [m,n].
+    /// </summary>
+    public static void NT<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> bias, Span<T> c, int m, int n, int k, bool accumulate)
         where T : unmanaged, INumber<T>
     {
         Check(a, b, c, m, n, k, m * k, n * k);
+        if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"bias holds {bias.Length} values, needs n = {n}", nameof(bias));
         if (m == 0 || n == 0) return;
-        if (k == 0) { if (!accumulate) c[..(m * n)].Clear(); return; }
+        bool useBias = !bias.IsEmpty && !accumulate;
+        if (k == 0)
+        {
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) c[i * n + j] = (accumulate ? c[i * n + j] : T.Zero) + (useBias ? bias[j] : T.Zero);
+            return;
+        }
         int w = VectorWidth<T>();
         if (n < w)
         {
@@ -123,7 +137,7 @@ public static unsafe class Gemm
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)
                 {
-                    T s = Dot(a.Slice(i * k, k), b.Slice(j * k, k));
+                    T s = Dot(a.Slice(i * k, k), b.Slice(j * k, k)) + (useBias ? bias[j] : T.Zero);
                     c[i * n + j] = accumulate ? c[i * n + j] + s : s;
                 }
             return;
@@ -133,8 +147,8 @@ public static unsafe class Gemm
         for (int j = 0; j < n; j++)
             for (int p = 0; p < k; p++)
                 packed[p * n + j] = b[j * k + p];
-        fixed (T* pa = a, pb = packed, pc = c)
-            Run(pa, k, 1, pb, n, pc, n, m, n, k, accumulate);
+        fixed (T* pa = a, pb = packed, pc = c, pbias = bias)
+            Run(pa, k, 1, pb, n, pc, n, m, n, k, accumulate, useBias ? pbias : null);
     }
 
     /// <summary>Reference for <see cref="NN{T}"/>: the plain triple loop.</summary>
@@ -161,7 +175,7 @@ public static unsafe class Gemm
             }
     }
 
-    /// <summary>Reference for <see cref="NT{T}"/>.</summary>
+    /// <summary>Reference for the NT product (no bias).</summary>
     public static void NTReference<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate) where T : INumber<T>
     {
         for (int i = 0; i < m; i++)
@@ -219,11 +233,11 @@ public static unsafe class Gemm
     }
 
     // a(i, p) = a[i·rsA + p·csA]; b(p, j) = b[p·ldb + j]; c(i, j) = c[i·ldc + j].
-    private static void Run<T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int m, int n, int k, bool accumulate)
+    private static void Run<T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int m, int n, int k, bool accumulate, T* bias = null)
         where T : unmanaged, INumber<T>
     {
         var job = Job<T>.Current;
-        job.Set(a, rsA, csA, b, ldb, c, ldc, m, n, k, accumulate);
+        job.Set(a, rsA, csA, b, ldb, c, ldc, m, n, k, accumulate, bias);
         int tiles = (m + MR - 1) / MR;
         long perTile = (long)MR * n * k;
         int minTiles = (int)Math.Max(1, 40_000 / Math.Max(1, perTile));
@@ -235,7 +249,7 @@ public static unsafe class Gemm
         [ThreadStatic] private static Job<T>? _current;
         public static Job<T> Current => _current ??= new Job<T>();
 
-        private T* _a, _b, _c;
+        private T* _a, _b, _c, _bias;
         private nint _rsA, _csA, _ldb, _ldc;
         private int _m, _n, _k;
         private bool _acc;
@@ -243,24 +257,24 @@ public static unsafe class Gemm
 
         private Job() { Body = Execute; }
 
-        public void Set(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int m, int n, int k, bool acc)
+        public void Set(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int m, int n, int k, bool acc, T* bias)
         {
-            _a = a; _rsA = rsA; _csA = csA; _b = b; _ldb = ldb; _c = c; _ldc = ldc; _m = m; _n = n; _k = k; _acc = acc;
+            _a = a; _rsA = rsA; _csA = csA; _b = b; _ldb = ldb; _c = c; _ldc = ldc; _m = m; _n = n; _k = k; _acc = acc; _bias = bias;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Execute(int tile0, int tile1)
         {
             int i0 = tile0 * MR, i1 = Math.Min(_m, tile1 * MR);
-            if (SimdInfo.Use512<T>()) Blocked<Simd512<T>, Vector512<T>, T>(_a, _rsA, _csA, _b, _ldb, _c, _ldc, i0, i1, _n, _k, _acc);
-            else if (SimdInfo.Use256<T>()) Blocked<Simd256<T>, Vector256<T>, T>(_a, _rsA, _csA, _b, _ldb, _c, _ldc, i0, i1, _n, _k, _acc);
-            else ScalarBlock(_a, _rsA, _csA, _b, _ldb, _c, _ldc, i0, i1, 0, _n, _k, _acc);
+            if (SimdInfo.Use512<T>()) Blocked<Simd512<T>, Vector512<T>, T>(_a, _rsA, _csA, _b, _ldb, _c, _ldc, i0, i1, _n, _k, _acc, _bias);
+            else if (SimdInfo.Use256<T>()) Blocked<Simd256<T>, Vector256<T>, T>(_a, _rsA, _csA, _b, _ldb, _c, _ldc, i0, i1, _n, _k, _acc, _bias);
+            else ScalarBlock(_a, _rsA, _csA, _b, _ldb, _c, _ldc, i0, i1, 0, _n, _k, _acc, _bias);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked<TS, TV, T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc,
-        int i0, int i1, int n, int k, bool accumulate)
+        int i0, int i1, int n, int k, bool accumulate, T* bias = null)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
         int w = TS.Count;
@@ -276,27 +290,14 @@ public static unsafe class Gemm
             {
                 int kc = Math.Min(KC, k - p0);
                 bool load = accumulate || p0 > 0;
+                T* bi = load ? null : bias;        // the first k block starts from the bias row instead of zero
                 T* ak = a + p0 * csA;
                 T* bk = b + p0 * ldb;
-                if (csA == 1)
-                {
-                    for (int j = 0; j < fullTileCols; j += tileCols)
-                        for (int i = ic; i + MR <= icEnd; i += MR)
-                            Tile6x4<TS, TV, T>(ak + i * rsA, rsA, 1, bk + j, ldb, c + i * ldc + j, ldc, kc, load);
-                }
-                else
-                {
-                    // Transposed a: one row of a per k step would share L1 sets with b's rows; copy the
-                    // [kc, MR] tile into a contiguous panel first so the kernel reads a from L1.
+                // a is read in place, transposed or not: copying tiles of a into a packed panel measured
+                // 2x slower for the weight-gradient shapes (k = B·L rows) than reading rows of a directly.
+                for (int j = 0; j < fullTileCols; j += tileCols)
                     for (int i = ic; i + MR <= icEnd; i += MR)
-                    {
-                        T* src = ak + i * rsA;
-                        for (int p = 0; p < kc; p++)
-                            for (int r = 0; r < MR; r++) panel[p * MR + r] = src[p * csA + r * rsA];
-                        for (int j = 0; j < fullTileCols; j += tileCols)
-                            Tile6x4<TS, TV, T>(panel, 1, MR, bk + j, ldb, c + i * ldc + j, ldc, kc, load);
-                    }
-                }
+                        Tile6x4<TS, TV, T>(ak + i * rsA, rsA, csA, bk + j, ldb, c + i * ldc + j, ldc, kc, load, bi == null ? null : bi + j);
                 int iEdge = ic + (icEnd - ic) / MR * MR;
                 if (iEdge < icEnd && fullTileCols > 0)
                 {
@@ -310,7 +311,7 @@ public static unsafe class Gemm
                     {
                         for (int r = 0; r < MR; r++)
                             for (int q = 0; q < tileCols; q++)
-                                edge[r * tileCols + q] = load && r < rows ? c[(iEdge + r) * ldc + j + q] : T.Zero;
+                                edge[r * tileCols + q] = load && r < rows ? c[(iEdge + r) * ldc + j + q] : bi != null ? bi[j + q] : T.Zero;
                         Tile6x4<TS, TV, T>(panel, 1, MR, bk + j, ldb, edge, tileCols, kc, true);
                         for (int r = 0; r < rows; r++)
                             for (int q = 0; q < tileCols; q++)
@@ -319,15 +320,16 @@ public static unsafe class Gemm
                 }
                 if (vecCols > fullTileCols)
                     for (int i = ic; i < icEnd; i++)
-                        Tile1xV<TS, TV, T>(ak + i * rsA, csA, bk + fullTileCols, ldb, c + i * ldc + fullTileCols, kc, (vecCols - fullTileCols) / w, load);
+                        Tile1xV<TS, TV, T>(ak + i * rsA, csA, bk + fullTileCols, ldb, c + i * ldc + fullTileCols, kc, (vecCols - fullTileCols) / w, load,
+                            bi == null ? null : bi + fullTileCols);
                 if (n > vecCols)
-                    ScalarBlock(ak, rsA, csA, bk, ldb, c, ldc, ic, icEnd, vecCols, n, kc, load);
+                    ScalarBlock(ak, rsA, csA, bk, ldb, c, ldc, ic, icEnd, vecCols, n, kc, load, bi);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile6x4<TS, TV, T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int kc, bool load)
+    private static void Tile6x4<TS, TV, T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int kc, bool load, T* bias = null)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
         nint w = TS.Count;
@@ -341,6 +343,13 @@ public static unsafe class Gemm
             c30 = TS.Load(r); c31 = TS.Load(r + w); c32 = TS.Load(r + 2 * w); c33 = TS.Load(r + 3 * w); r += ldc;
             c40 = TS.Load(r); c41 = TS.Load(r + w); c42 = TS.Load(r + 2 * w); c43 = TS.Load(r + 3 * w); r += ldc;
             c50 = TS.Load(r); c51 = TS.Load(r + w); c52 = TS.Load(r + 2 * w); c53 = TS.Load(r + 3 * w);
+        }
+        else if (bias != null)
+        {
+            c00 = c10 = c20 = c30 = c40 = c50 = TS.Load(bias);
+            c01 = c11 = c21 = c31 = c41 = c51 = TS.Load(bias + w);
+            c02 = c12 = c22 = c32 = c42 = c52 = TS.Load(bias + 2 * w);
+            c03 = c13 = c23 = c33 = c43 = c53 = TS.Load(bias + 3 * w);
         }
         else
         {
@@ -377,7 +386,7 @@ public static unsafe class Gemm
 
     // One row by up to 4 vectors: the row and column edges of the tile grid.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile1xV<TS, TV, T>(T* a, nint csA, T* b, nint ldb, T* c, int kc, int vectors, bool load)
+    private static void Tile1xV<TS, TV, T>(T* a, nint csA, T* b, nint ldb, T* c, int kc, int vectors, bool load, T* bias = null)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
         nint w = TS.Count;
@@ -385,10 +394,11 @@ public static unsafe class Gemm
         {
             int nv = Math.Min(4, vectors - v0);
             T* cv = c + v0 * w, bv = b + v0 * w;
-            TV c0 = load ? TS.Load(cv) : TS.Zero;
-            TV c1 = load && nv > 1 ? TS.Load(cv + w) : TS.Zero;
-            TV c2 = load && nv > 2 ? TS.Load(cv + 2 * w) : TS.Zero;
-            TV c3 = load && nv > 3 ? TS.Load(cv + 3 * w) : TS.Zero;
+            T* init = load ? cv : bias != null ? bias + v0 * w : null;
+            TV c0 = init != null ? TS.Load(init) : TS.Zero;
+            TV c1 = init != null && nv > 1 ? TS.Load(init + w) : TS.Zero;
+            TV c2 = init != null && nv > 2 ? TS.Load(init + 2 * w) : TS.Zero;
+            TV c3 = init != null && nv > 3 ? TS.Load(init + 3 * w) : TS.Zero;
             for (int p = 0; p < kc; p++)
             {
                 T* bp = bv + p * ldb;
@@ -407,27 +417,33 @@ public static unsafe class Gemm
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScalarBlock<T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc,
-        int i0, int i1, int j0, int j1, int k, bool load) where T : unmanaged, INumber<T>
+        int i0, int i1, int j0, int j1, int k, bool load, T* bias = null) where T : unmanaged, INumber<T>
     {
         for (int i = i0; i < i1; i++)
             for (int j = j0; j < j1; j++)
             {
-                T s = load ? c[i * ldc + j] : T.Zero;
+                T s = load ? c[i * ldc + j] : bias != null ? bias[j] : T.Zero;
                 for (int p = 0; p < k; p++) s += a[i * rsA + p * csA] * b[p * ldb + j];
                 c[i * ldc + j] = s;
             }
     }
 }
 
-/// <summary>Per-thread scratch arrays that grow and are then reused: no allocation in steady state.</summary>
+/// <summary>
+/// Per-thread scratch arrays that grow and are then reused: no allocation in steady state. Slots keep
+/// buffers that are alive at the same time apart (slot 0: GEMM packing and partial sums, slot 1: a
+/// kernel's per-worker tile, slot 2: a kernel's cross-worker partial sums).
+/// </summary>
 internal static class Scratch<T>
 {
-    [ThreadStatic] private static T[]? _buffer;
+    [ThreadStatic] private static T[]?[]? _buffers;
 
     /// <summary>A span of at least <paramref name="length"/> elements (contents undefined).</summary>
-    public static Span<T> Get(int length)
+    public static Span<T> Get(int length, int slot = 0)
     {
-        if (_buffer is null || _buffer.Length < length) _buffer = new T[Math.Max(length, 1024)];
-        return _buffer.AsSpan(0, length);
+        var buffers = _buffers ??= new T[]?[4];
+        ref var buffer = ref buffers[slot];
+        if (buffer is null || buffer.Length < length) buffer = new T[Math.Max(length, 1024)];
+        return buffer.AsSpan(0, length);
     }
 }

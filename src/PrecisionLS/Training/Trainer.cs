@@ -1,4 +1,5 @@
 using System.Numerics;
+using PrecisionLS.Bench;
 using PrecisionLS.Config;
 using PrecisionLS.Nn;
 using PrecisionLS.Numerics;
@@ -83,12 +84,16 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         var t = Config.Training;
         double lr = Scheduler.LearningRate(Step);
+        long t0 = StepProfiler.Start();
         Task.Sample(DataRng, _batch, _prompt, _target);
+        StepProfiler.Stop("task.sample", t0); t0 = StepProfiler.Start();
         Model.Forward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output);
+        StepProfiler.Stop("model.forward(total)", t0); t0 = StepProfiler.Start();
         double loss = Task.Loss(_output, _target, _batch, _dOutput);
         var store = Model.Store;
         store.ZeroGrads();
         Model.Backward(_dOutput);
+        StepProfiler.Stop("model.backward(total)", t0); t0 = StepProfiler.Start();
         double norm = GradientClipping.GlobalNorm(store);
         Step++;
         if (!double.IsFinite(norm) || !double.IsFinite(loss))
@@ -102,6 +107,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         GradientClipping.Clip(store, norm, t.ClipGradNorm);
         Filter.Apply();
         Optimizer.Step(lr);
+        StepProfiler.Stop("optimizer(clip+ema+adam)", t0);
         return new StepResult(Step, loss, lr, norm, Skipped: false);
     }
 

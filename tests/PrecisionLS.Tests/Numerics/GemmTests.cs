@@ -39,6 +39,35 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(13, 33, 17)]
+    [InlineData(50, 64, 6)]
+    [InlineData(7, 5, 40)]
+    [InlineData(6, 70, 0)]
+    public void NT_with_bias_adds_the_bias_row(int m, int n, int k)
+    {
+        var a = Random(m * k, 1); var b = Random(n * k, 2); var bias = Random(n, 3);
+        var c = new double[m * n]; var r = new double[m * n];
+        Gemm.NT<double>(a, b, bias, c, m, n, k, accumulate: false);
+        Gemm.NTReference<double>(a, b, r, m, n, k, false);
+        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) r[i * n + j] += bias[j];
+        Compare.Close(r, c, 1e-13, $"NT+bias {m}x{n}x{k}");
+    }
+
+    [Fact]
+    public void Column_sums_match_the_loop()
+    {
+        foreach (int cols in new[] { 1, 5, 8, 33, 64, 70 })
+        {
+            int rows = 301;
+            var src = Random(rows * cols, (ulong)cols);
+            var d = Random(cols, 9); var r = (double[])d.Clone();
+            Elementwise.ColumnSums<double>(src, rows, cols, d, accumulate: true);
+            for (int j = 0; j < cols; j++) { double s = 0; for (int i = 0; i < rows; i++) s += src[i * cols + j]; r[j] += s; }
+            Compare.Close(r, d, 1e-13, $"column sums, {cols} columns");
+        }
+    }
+
     [Fact]
     public void Results_do_not_depend_on_the_thread_count()
     {
