@@ -25,8 +25,17 @@ public static class Program
         Runs are written to runs/<preset>-<time>/ (config.yaml, metrics.jsonl/.csv, checkpoints/, plots/, summary.json).
         """;
 
-    public static int Main(string[] args)
+    public static int Main(string[] args) => Run(args, Console.Error);
+
+    /// <summary>Runs one command; errors go to <paramref name="errors"/> as one line, with a non-zero exit code.</summary>
+    public static int Run(string[] args, TextWriter errors)
     {
+        int Fail(string message, int code = 2)
+        {
+            errors.WriteLine("error: " + message);
+            return code;
+        }
+
         try
         {
             if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
@@ -45,12 +54,6 @@ public static class Program
         catch (InvalidDataException e) { return Fail(e.Message); }
         catch (FileNotFoundException e) { return Fail(e.Message); }
         catch (IOException e) { return Fail("I/O error: " + e.Message); }
-    }
-
-    private static int Fail(string message, int code = 2)
-    {
-        Console.Error.WriteLine("error: " + message);
-        return code;
     }
 
     private static void ConfigureThreads(CommandLine cl)

@@ -1,0 +1,34 @@
+using PrecisionLS.Cli;
+using Xunit;
+
+namespace PrecisionLS.Tests.Cli;
+
+/// <summary>Bad command lines end with one clear error line and a non-zero exit code, never a stack trace.</summary>
+public class CommandLineTests
+{
+    private static (int Code, string Error) Run(params string[] args)
+    {
+        var err = new StringWriter();
+        int code = Program.Run(args, err);
+        return (code, err.ToString());
+    }
+
+    [Theory]
+    [InlineData(new[] { "frobnicate" }, "unknown verb 'frobnicate'")]
+    [InlineData(new[] { "train" }, "give --preset NAME")]
+    [InlineData(new[] { "train", "--preset", "nope" }, "unknown preset 'nope'; available: explicit-gradient")]
+    [InlineData(new[] { "train", "--preset", "explicit-gradient", "--steps", "ten" }, "--steps 'ten' is not an integer")]
+    [InlineData(new[] { "train", "--preset", "explicit-gradient", "--dtype", "float16", "--out", "/tmp/pls-never" }, "training.dtype 'float16' is unknown; accepted: float64, float32")]
+    [InlineData(new[] { "train", "--preset", "explicit-gradient", "--bogus" }, "unknown argument '--bogus'")]
+    [InlineData(new[] { "train", "--resume", "/nonexistent/run" }, "run directory '/nonexistent/run' does not exist")]
+    [InlineData(new[] { "train", "--config", "/nonexistent.yaml" }, "config file '/nonexistent.yaml' does not exist")]
+    [InlineData(new[] { "train", "--preset", "explicit-gradient", "--set", "training.task=sorting", "--out", "/tmp/pls-never" }, "training.task 'sorting' is not built yet")]
+    [InlineData(new[] { "bench", "warp-drive" }, "unknown bench target 'warp-drive'")]
+    public void Errors_name_what_was_wrong(string[] args, string expected)
+    {
+        var (code, error) = Run(args);
+        Assert.NotEqual(0, code);
+        Assert.Contains(expected, error);
+        Assert.DoesNotContain("   at ", error);
+    }
+}
