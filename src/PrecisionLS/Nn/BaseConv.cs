@@ -19,8 +19,10 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
     private readonly ParameterStore<T> _store;
     private readonly Workspace<T> _workspace;
     private readonly int _d;
-    // Forward caches, [batch·length, d] each.
-    private T[] _z = [], _p = [], _zc = [], _g = [], _y = [];
+    // Forward caches: zp = [z | p] is [rows, 2d] (in_proj and projection as one GEMM), the others [rows, d].
+    private T[] _zp = [], _zc = [], _g = [], _y = [];
+    // [W_in; W_p] and [b_in; b_p] stacked, refreshed each forward; the gradient of the stack per backward.
+    private readonly T[] _wCat, _bCat, _dwCat, _dbCat;
 
     public BaseConv(ParameterStore<T> store, Workspace<T> workspace, string name, int d, int lMax, bool causal, bool resid)
     {
@@ -30,6 +32,7 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
         OutProj = new Linear<T>(store, name + ".out_proj", d, d);
         BranchWeights = resid ? store.Add(name + ".branch_weights", [2]) : null;
         Conv = new ShortConvolution<T>(store, name + ".conv.conv", d, lMax, causal, resid);
+        _wCat = new T[2 * d * d]; _bCat = new T[2 * d]; _dwCat = new T[2 * d * d]; _dbCat = new T[2 * d];
     }
 
     public bool Resid { get; }
@@ -39,17 +42,28 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
     public Parameter? BranchWeights { get; }
     public ShortConvolution<T> Conv { get; }
 
-    public void Forward(ReadOnlySpan<T> u, Span<T> output, int batch, int length)
+    public void Forward(ReadOnlySpan<T> u, Span<T> output, int batch, int length) => Forward(u, output, batch, length, T.Zero);
+
+    /// <summary>out = BaseConv(u) + u in one pass: the residual joins the branch combination.</summary>
+    public void ForwardResidual(ReadOnlySpan<T> u, Span<T> output, int batch, int length)
     {
-        int rows = batch * length;
-        long n = (long)rows * _d;
-        Buffers.Ensure(ref _z, n); Buffers.Ensure(ref _p, n); Buffers.Ensure(ref _zc, n); Buffers.Ensure(ref _g, n);
-        var z = _z.AsSpan(0, (int)n); var p = _p.AsSpan(0, (int)n); var zc = _zc.AsSpan(0, (int)n); var g = _g.AsSpan(0, (int)n);
+        if (BranchWeights is null) { Forward(u, output, batch, length); System.Numerics.Tensors.TensorPrimitives.Add(output[..u.Length], u, output[..u.Length]); return; }
+        Forward(u, output, batch, length, T.One);
+    }
+
+    private void Forward(ReadOnlySpan<T> u, Span<T> output, int batch, int length, T residual)
+    {
+        int rows = batch * length, d = _d;
+        long n = (long)rows * d;
+        Buffers.Ensure(ref _zp, 2 * n); Buffers.Ensure(ref _zc, n); Buffers.Ensure(ref _g, n);
+        var zp = _zp.AsSpan(0, (int)(2 * n)); var zc = _zc.AsSpan(0, (int)n); var g = _g.AsSpan(0, (int)n);
         long t0 = StepProfiler.Start();
-        InProj.Forward(u, z, rows);
-        Projection.Forward(u, p, rows);
+        // [z | p] = u [W_in; W_p]ᵀ + [b_in; b_p]: in_proj and projection read u once.
+        _store.Value(InProj.Weight).CopyTo(_wCat); _store.Value(Projection.Weight).CopyTo(_wCat.AsSpan(d * d));
+        _store.Value(InProj.Bias!).CopyTo(_bCat); _store.Value(Projection.Bias!).CopyTo(_bCat.AsSpan(d));
+        Gemm.NT<T>(u, _wCat, _bCat, zp, rows, 2 * d, d, accumulate: false);
         StepProfiler.Stop("baseconv.fwd.in_proj+projection", t0); t0 = StepProfiler.Start();
-        Conv.Forward(z, zc, p, g, batch, length);           // zc = Conv(z) (+ z), g = zc · p
+        Conv.Forward(zp, zc, zp[d..], g, batch, length, inStride: 2 * d);   // zc = Conv(z) (+ z), g = zc · p
         StepProfiler.Stop("baseconv.fwd.conv", t0); t0 = StepProfiler.Start();
         if (BranchWeights is null) { OutProj.Forward(g, output, rows); return; }
         Buffers.Ensure(ref _y, n);
@@ -57,18 +71,28 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
         OutProj.Forward(g, y, rows);
         StepProfiler.Stop("baseconv.fwd.out_proj", t0); t0 = StepProfiler.Start();
         var bw = _store.Value(BranchWeights);
-        Elementwise.LinearCombination(bw[0], y, bw[1], u[..(int)n], output);   // out = bw0·y + bw1·u
+        Elementwise.LinearCombination(bw[0], y, bw[1] + residual, u[..(int)n], output);   // out = bw0·y + (bw1 [+ 1])·u
         StepProfiler.Stop("baseconv.fwd.branch", t0);
     }
 
-    public void Backward(ReadOnlySpan<T> u, ReadOnlySpan<T> dOutput, Span<T> du, int batch, int length)
+    public void Backward(ReadOnlySpan<T> u, ReadOnlySpan<T> dOutput, Span<T> du, int batch, int length) =>
+        Backward(u, dOutput, du, batch, length, residual: false);
+
+    /// <summary>Backward of <see cref="ForwardResidual"/>; overwrites du.</summary>
+    public void BackwardResidual(ReadOnlySpan<T> u, ReadOnlySpan<T> dOutput, Span<T> du, int batch, int length)
     {
-        int rows = batch * length;
-        int n = rows * _d;
-        var z = _z.AsSpan(0, n); var p = _p.AsSpan(0, n); var zc = _zc.AsSpan(0, n); var g = _g.AsSpan(0, n);
+        if (BranchWeights is null) { dOutput[..u.Length].CopyTo(du); Backward(u, dOutput, du, batch, length, residual: false); return; }
+        Backward(u, dOutput, du, batch, length, residual: true);
+    }
+
+    // residual: out also held + u, and du is written (not accumulated): du = (bw1 + 1)·dout + ...
+    private void Backward(ReadOnlySpan<T> u, ReadOnlySpan<T> dOutput, Span<T> du, int batch, int length, bool residual)
+    {
+        int rows = batch * length, d = _d;
+        int n = rows * d;
+        var zp = _zp.AsSpan(0, 2 * n); var zc = _zc.AsSpan(0, n); var g = _g.AsSpan(0, n);
         var dg = _workspace.Get(0, n).AsSpan(0, n);
-        var dz = _workspace.Get(1, n).AsSpan(0, n);
-        var dp = _workspace.Get(2, n).AsSpan(0, n);
+        var dzp = _workspace.Get(1, 2L * n).AsSpan(0, 2 * n);
         ReadOnlySpan<T> dy = dOutput;
         long t0 = StepProfiler.Start();
         if (BranchWeights is not null)
@@ -77,7 +101,8 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
             var bw = _store.Value(BranchWeights);
             var dbw = _store.Grad(BranchWeights);
             var dyScaled = _workspace.Get(3, n).AsSpan(0, n);
-            var (s0, s1) = Elementwise.BranchBackward(dOutput[..n], _y.AsSpan(0, n), u[..n], bw[0], bw[1], dyScaled, du[..n]);
+            var (s0, s1) = Elementwise.BranchBackward(dOutput[..n], _y.AsSpan(0, n), u[..n], bw[0], residual ? bw[1] + T.One : bw[1],
+                dyScaled, du[..n], accumulateDu: !residual);
             dbw[0] += s0;
             dbw[1] += s1;
             dy = dyScaled;
@@ -87,12 +112,18 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
         dg.Clear();
         OutProj.Backward(g, dy, dg, rows);
         StepProfiler.Stop("baseconv.bwd.out_proj", t0); t0 = StepProfiler.Start();
-        // zc = Conv(z), g = zc·p: dz += Conv'(dg·p), dp = dg·zc
-        dz.Clear();
-        Conv.Backward(z, dg, p, zc, dp, dz, batch, length);
+        // zc = Conv(z), g = zc·p: [dz | dp] with dz = Conv'(dg·p) and dp = dg·zc
+        dzp.Clear();
+        Conv.Backward(zp, dg, zp[d..], zc, dzp[d..], dzp, batch, length, inStride: 2 * d);
         StepProfiler.Stop("baseconv.bwd.conv", t0); t0 = StepProfiler.Start();
-        InProj.Backward(u, dz, du, rows);
-        Projection.Backward(u, dp, du, rows);
+        // [z | p] = u [W_in; W_p]ᵀ + b:  d[W_in; W_p] = [dz | dp]ᵀ u,  db = Σ rows,  du += [dz | dp] [W_in; W_p]
+        Gemm.TN<T>(dzp, u, _dwCat, 2 * d, d, rows, accumulate: false);
+        Elementwise.ColumnSums<T>(dzp, rows, 2 * d, _dbCat, accumulate: false);
+        System.Numerics.Tensors.TensorPrimitives.Add(_store.Grad(InProj.Weight), _dwCat.AsSpan(0, d * d), _store.Grad(InProj.Weight));
+        System.Numerics.Tensors.TensorPrimitives.Add(_store.Grad(Projection.Weight), _dwCat.AsSpan(d * d), _store.Grad(Projection.Weight));
+        System.Numerics.Tensors.TensorPrimitives.Add(_store.Grad(InProj.Bias!), _dbCat.AsSpan(0, d), _store.Grad(InProj.Bias!));
+        System.Numerics.Tensors.TensorPrimitives.Add(_store.Grad(Projection.Bias!), _dbCat.AsSpan(d), _store.Grad(Projection.Bias!));
+        Gemm.NN<T>(dzp, _wCat, du, rows, d, 2 * d, accumulate: true);
         StepProfiler.Stop("baseconv.bwd.in_proj+projection", t0);
     }
 

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Numerics.Tensors;
-using PrecisionLS.Bench;
 
 namespace PrecisionLS.Nn;
 
@@ -25,19 +24,16 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
     public void Forward(ReadOnlySpan<T> hIn, Span<T> hOut, int batch, int length)
     {
         int n = batch * length * _d;
-        Mixer.Forward(hIn, hOut, batch, length);
-        long t0 = StepProfiler.Start();
-        if (Resid) TensorPrimitives.Add(hOut[..n], hIn[..n], hOut[..n]);
-        StepProfiler.Stop("block.fwd.residual", t0);
+        if (Resid) Mixer.ForwardResidual(hIn[..n], hOut, batch, length);
+        else Mixer.Forward(hIn, hOut, batch, length);
     }
 
     /// <summary>dhIn = dhOut (residual) + Mixer'ᵀ dhOut; overwrites dhIn.</summary>
     public void Backward(ReadOnlySpan<T> hIn, ReadOnlySpan<T> dhOut, Span<T> dhIn, int batch, int length)
     {
         int n = batch * length * _d;
-        long t0 = StepProfiler.Start();
-        if (Resid) dhOut[..n].CopyTo(dhIn); else dhIn[..n].Clear();
-        StepProfiler.Stop("block.bwd.residual", t0);
+        if (Resid) { Mixer.BackwardResidual(hIn[..n], dhOut, dhIn, batch, length); return; }
+        dhIn[..n].Clear();
         Mixer.Backward(hIn, dhOut, dhIn, batch, length);
     }
 

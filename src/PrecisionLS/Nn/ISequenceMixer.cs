@@ -15,6 +15,20 @@ public interface ISequenceMixer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Given dL/dy, accumulates dL/dparams and adds dL/dx into dx. x is Forward's input.</summary>
     void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx, int batch, int length);
 
+    /// <summary>y = x + Mixer(x): the block residual, which a mixer may fold into its last pass.</summary>
+    void ForwardResidual(ReadOnlySpan<T> x, Span<T> y, int batch, int length)
+    {
+        Forward(x, y, batch, length);
+        System.Numerics.Tensors.TensorPrimitives.Add(y[..x.Length], x, y[..x.Length]);
+    }
+
+    /// <summary>Backward of <see cref="ForwardResidual"/>: dx = dy + Mixer'ᵀ dy (overwrites dx).</summary>
+    void BackwardResidual(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx, int batch, int length)
+    {
+        dy[..x.Length].CopyTo(dx);
+        Backward(x, dy, dx, batch, length);
+    }
+
     /// <summary>Multiply-adds of one forward pass (backward counted as twice this by callers).</summary>
     long ForwardMultiplyAdds(int batch, int length);
 }

@@ -37,28 +37,32 @@ public sealed class ShortConvolution<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>Left padding: K-1 causal, K//2 otherwise.</summary>
     public int Pad => Causal ? Kernel - 1 : Kernel / 2;
 
-    internal DepthwiseConv.Shape ShapeFor(int batch, int length)
+    internal DepthwiseConv.Shape ShapeFor(int batch, int length, int inStride = 0, int outStride = 0)
     {
         if (length > Kernel && Causal)
             throw new ArgumentException($"sequence length {length} exceeds the convolution's l_max {Kernel} (n_positions)");
-        return new DepthwiseConv.Shape(batch, length, Channels, Kernel, Pad, Resid);
+        return new DepthwiseConv.Shape(batch, length, Channels, Kernel, Pad, Resid, inStride, outStride);
     }
 
-    /// <summary>y = conv(x) + bias (+ x); when gate is given also g = y·gate.</summary>
-    public void Forward(ReadOnlySpan<T> x, Span<T> y, ReadOnlySpan<T> gate, Span<T> g, int batch, int length)
+    /// <summary>
+    /// y = conv(x) + bias (+ x); when gate is given also g = y·gate. x and gate rows are <paramref name="inStride"/>
+    /// apart, y and g rows <paramref name="outStride"/> apart (0 = channels).
+    /// </summary>
+    public void Forward(ReadOnlySpan<T> x, Span<T> y, ReadOnlySpan<T> gate, Span<T> g, int batch, int length, int inStride = 0, int outStride = 0)
     {
         DepthwiseConv.ToTapMajor<T>(_store.Value(Weight), _wT, Channels, Kernel);
-        DepthwiseConv.Forward<T>(x, _wT, _store.Value(Bias), y, gate, g, ShapeFor(batch, length));
+        DepthwiseConv.Forward<T>(x, _wT, _store.Value(Bias), y, gate, g, ShapeFor(batch, length, inStride, outStride));
     }
 
     /// <summary>
     /// Backward. dOut is dy (no gate) or dg (gated: then dGate receives dg·y and y must be Forward's output).
     /// Adds into dx and the parameter gradients.
     /// </summary>
-    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dOut, ReadOnlySpan<T> gate, ReadOnlySpan<T> y, Span<T> dGate, Span<T> dx, int batch, int length)
+    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dOut, ReadOnlySpan<T> gate, ReadOnlySpan<T> y, Span<T> dGate, Span<T> dx, int batch, int length,
+        int inStride = 0, int outStride = 0)
     {
         Array.Clear(_dwT);
-        DepthwiseConv.Backward<T>(x, _wT, dOut, gate, y, dGate, dx, _dwT, _store.Grad(Bias), ShapeFor(batch, length));
+        DepthwiseConv.Backward<T>(x, _wT, dOut, gate, y, dGate, dx, _dwT, _store.Grad(Bias), ShapeFor(batch, length, inStride, outStride));
         DepthwiseConv.AddFromTapMajor<T>(_dwT, _store.Grad(Weight), Channels, Kernel);
     }
 

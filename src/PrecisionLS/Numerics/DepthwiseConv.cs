@@ -20,14 +20,31 @@ namespace PrecisionLS.Numerics;
 public static unsafe class DepthwiseConv
 {
     /// <summary>Shapes and options of one convolution call.</summary>
-    public readonly record struct Shape(int Batch, int Length, int Channels, int Kernel, int Pad, bool Resid)
+    /// <param name="Batch">Batch entries.</param>
+    /// <param name="Length">Tokens per entry (L).</param>
+    /// <param name="Channels">Channels convolved (d).</param>
+    /// <param name="Kernel">Taps K (l_max).</param>
+    /// <param name="Pad">Left padding: K-1 causal, K/2 non-causal.</param>
+    /// <param name="Resid">Add the input to the output (the authors' "+ x" inside the conv).</param>
+    /// <param name="InStride">Row stride of x, gate, dx and dGate (0 = Channels): lets the conv read z and p
+    /// straight out of a fused [rows, 2·channels] projection.</param>
+    /// <param name="OutStride">Row stride of y, g and dOut (0 = Channels).</param>
+    public readonly record struct Shape(int Batch, int Length, int Channels, int Kernel, int Pad, bool Resid, int InStride = 0, int OutStride = 0)
     {
+        public int Si => InStride > 0 ? InStride : Channels;
+        public int So => OutStride > 0 ? OutStride : Channels;
+        /// <summary>Span length x, gate, dx and dGate need: the last row ends at its channel count.</summary>
+        public long InElements => (long)Batch * Length == 0 ? 0 : ((long)Batch * Length - 1) * Si + Channels;
+        /// <summary>Span length y, g and dOut need.</summary>
+        public long OutElements => (long)Batch * Length == 0 ? 0 : ((long)Batch * Length - 1) * So + Channels;
         public void Validate()
         {
             if (Batch < 0 || Length < 0 || Channels < 0 || Kernel < 1)
                 throw new ArgumentException($"invalid convolution shape: batch {Batch}, length {Length}, channels {Channels}, kernel {Kernel}");
             if (Pad < 0 || Pad > Kernel - 1)
                 throw new ArgumentException($"pad {Pad} must be in [0, kernel-1 = {Kernel - 1}]");
+            if (Si < Channels || So < Channels)
+                throw new ArgumentException($"row strides ({Si}, {So}) must be at least the channel count {Channels}");
         }
         public long Elements => (long)Batch * Length * Channels;
         /// <summary>Multiply-adds of the taps that touch data (forward).</summary>
@@ -64,10 +81,10 @@ public static unsafe class DepthwiseConv
         ReadOnlySpan<T> gate, Span<T> g, Shape s) where T : unmanaged, INumber<T>
     {
         s.Validate();
-        CheckLen(x.Length, s.Elements, "x"); CheckLen(y.Length, s.Elements, "y");
+        CheckLen(x.Length, s.InElements, "x"); CheckLen(y.Length, s.OutElements, "y");
         CheckLen(wT.Length, (long)s.Kernel * s.Channels, "wT");
         if (!bias.IsEmpty) CheckLen(bias.Length, s.Channels, "bias");
-        if (!gate.IsEmpty) { CheckLen(gate.Length, s.Elements, "gate"); CheckLen(g.Length, s.Elements, "g"); }
+        if (!gate.IsEmpty) { CheckLen(gate.Length, s.InElements, "gate"); CheckLen(g.Length, s.OutElements, "g"); }
         fixed (T* px = x, pw = wT, pb = bias, py = y, pgate = gate, pg = g)
         {
             var args = new Args<T>(px, pw, pb, py, pgate, pg, null, null, null, null, s);
@@ -85,9 +102,9 @@ public static unsafe class DepthwiseConv
         Span<T> dx, Span<T> dwT, Span<T> dbias, Shape s) where T : unmanaged, INumber<T>
     {
         s.Validate();
-        CheckLen(x.Length, s.Elements, "x"); CheckLen(dOut.Length, s.Elements, "dOut"); CheckLen(dx.Length, s.Elements, "dx");
+        CheckLen(x.Length, s.InElements, "x"); CheckLen(dOut.Length, s.OutElements, "dOut"); CheckLen(dx.Length, s.InElements, "dx");
         CheckLen(dwT.Length, (long)s.Kernel * s.Channels, "dwT");
-        if (!gate.IsEmpty) { CheckLen(gate.Length, s.Elements, "gate"); CheckLen(y.Length, s.Elements, "y"); CheckLen(dGate.Length, s.Elements, "dGate"); }
+        if (!gate.IsEmpty) { CheckLen(gate.Length, s.InElements, "gate"); CheckLen(y.Length, s.OutElements, "y"); CheckLen(dGate.Length, s.InElements, "dGate"); }
         int chunks = ChunksFor(s.Batch);
         int kc = s.Kernel * s.Channels, partialSize = kc + s.Channels;
         Span<T> partial = Scratch<T>.Get(chunks * partialSize, slot: 2);
@@ -123,7 +140,7 @@ public static unsafe class DepthwiseConv
 
     // Backward splits the batch into this many fixed chunks, each with its own dw/dbias partial sums added in
     // chunk order afterwards: the sums do not depend on the thread count.
-    private static int ChunksFor(int batch) => Math.Min(batch, 16);
+    private static int ChunksFor(int batch) => Math.Clamp(batch / 64, 1, 16);   // a function of the batch only
 
     private static void CheckLen(long have, long need, string name)
     {
@@ -144,7 +161,7 @@ public static unsafe class DepthwiseConv
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
         Shape s = a.S;
-        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, w = TS.Count;
+        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, w = TS.Count, Si = s.Si, So = s.So;
         T* X = a.X, W = a.W, Bias = a.Bias, Y = a.Y, Gate = a.Gate, G = a.G;
         int cEnd = C;
         for (int c0 = 0; c0 < cEnd; c0 += BlockVectors * w)
@@ -153,7 +170,7 @@ public static unsafe class DepthwiseConv
             if (nv > 0)
                 for (int b = b0; b < b1; b++)
                 {
-                    T* xb = X + (long)b * L * C + c0, yb = Y + (long)b * L * C + c0;
+                    T* xb = X + (long)b * L * Si + c0, yb = Y + (long)b * L * So + c0;
                     for (int t = 0; t < L; t++)
                     {
                         int jMin = Math.Max(0, P - t), jMax = Math.Min(K - 1, L - 1 + P - t);
@@ -165,9 +182,9 @@ public static unsafe class DepthwiseConv
                             if (nv > 2) a2 = TS.Load(Bias + c0 + 2 * w);
                             if (nv > 3) a3 = TS.Load(Bias + c0 + 3 * w);
                         }
-                        TapSum<TS, TV, T>(W + (long)jMin * C + c0, xb + (long)(t + jMin - P) * C, C, C, jMax - jMin + 1, nv, w,
+                        TapSum<TS, TV, T>(W + (long)jMin * C + c0, xb + (long)(t + jMin - P) * Si, C, Si, jMax - jMin + 1, nv, w,
                             ref a0, ref a1, ref a2, ref a3);
-                        T* xt = xb + (long)t * C, yt = yb + (long)t * C;
+                        T* xt = xb + (long)t * Si, yt = yb + (long)t * So;
                         if (s.Resid)
                         {
                             a0 = TS.Add(a0, TS.Load(xt));
@@ -181,17 +198,69 @@ public static unsafe class DepthwiseConv
                         if (nv > 3) TS.Store(a3, yt + 3 * w);
                         if (Gate != null)
                         {
-                            long o = (long)b * L * C + (long)t * C + c0;
-                            TS.Store(TS.Multiply(a0, TS.Load(Gate + o)), G + o);
-                            if (nv > 1) TS.Store(TS.Multiply(a1, TS.Load(Gate + o + w)), G + o + w);
-                            if (nv > 2) TS.Store(TS.Multiply(a2, TS.Load(Gate + o + 2 * w)), G + o + 2 * w);
-                            if (nv > 3) TS.Store(TS.Multiply(a3, TS.Load(Gate + o + 3 * w)), G + o + 3 * w);
+                            T* gi = Gate + (long)b * L * Si + (long)t * Si + c0;
+                            T* go = G + (long)b * L * So + (long)t * So + c0;
+                            TS.Store(TS.Multiply(a0, TS.Load(gi)), go);
+                            if (nv > 1) TS.Store(TS.Multiply(a1, TS.Load(gi + w)), go + w);
+                            if (nv > 2) TS.Store(TS.Multiply(a2, TS.Load(gi + 2 * w)), go + 2 * w);
+                            if (nv > 3) TS.Store(TS.Multiply(a3, TS.Load(gi + 3 * w)), go + 3 * w);
                         }
                     }
                 }
             // Channels left over after whole vectors.
             int cs = c0 + nv * w, ce = Math.Min(cEnd, c0 + BlockVectors * w);
             if (cs < ce) ForwardScalar(a, b0, b1, cs, ce);
+        }
+    }
+
+    // dx[u] += Σ_j w[j]·dz[u - j + pad] (+ dz[u] when resid), for one batch entry and one channel block.
+    // Separate small methods keep the loop variables in registers (one large method spilled them to the stack).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void InputGradient<TS, TV, T>(T* W, T* dz, T* dx, int C, int ldx, int cw, int L, int K, int P, int nv, bool resid)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    {
+        nint w = TS.Count;
+        for (int u = 0; u < L; u++)
+        {
+            int jMin = Math.Max(0, u + P - (L - 1)), jMax = Math.Min(K - 1, u + P);
+            TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+            if (resid)
+            {
+                T* dzu = dz + u * cw;
+                a0 = TS.Load(dzu);
+                if (nv > 1) a1 = TS.Load(dzu + w);
+                if (nv > 2) a2 = TS.Load(dzu + 2 * w);
+                if (nv > 3) a3 = TS.Load(dzu + 3 * w);
+            }
+            // taps j = jMin..jMax pair w[j] with dz[u - j + pad]: w walks forward, dz backward
+            TapSum<TS, TV, T>(W + (long)jMin * C, dz + (u - jMin + P) * cw, C, -cw, jMax - jMin + 1, nv, w,
+                ref a0, ref a1, ref a2, ref a3);
+            T* dxu = dx + (long)u * ldx;
+            TS.Store(TS.Add(TS.Load(dxu), a0), dxu);
+            if (nv > 1) TS.Store(TS.Add(TS.Load(dxu + w), a1), dxu + w);
+            if (nv > 2) TS.Store(TS.Add(TS.Load(dxu + 2 * w), a2), dxu + 2 * w);
+            if (nv > 3) TS.Store(TS.Add(TS.Load(dxu + 3 * w), a3), dxu + 3 * w);
+        }
+    }
+
+    // dw[j] += Σ_t dz[t]·x[t + j - pad], for one batch entry and one channel block.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WeightGradient<TS, TV, T>(T* dz, T* x, T* dw, int C, int ldx, int cw, int L, int K, int P, int nv)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    {
+        nint w = TS.Count;
+        for (int j = 0; j < K; j++)
+        {
+            int tMin = Math.Max(0, P - j), tMax = Math.Min(L - 1, L - 1 + P - j);
+            if (tMin > tMax) continue;
+            TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+            TapSum<TS, TV, T>(dz + tMin * cw, x + (long)(tMin + j - P) * ldx, cw, ldx, tMax - tMin + 1, nv, w,
+                ref a0, ref a1, ref a2, ref a3);
+            T* dwj = dw + (long)j * C;
+            TS.Store(TS.Add(TS.Load(dwj), a0), dwj);
+            if (nv > 1) TS.Store(TS.Add(TS.Load(dwj + w), a1), dwj + w);
+            if (nv > 2) TS.Store(TS.Add(TS.Load(dwj + 2 * w), a2), dwj + 2 * w);
+            if (nv > 3) TS.Store(TS.Add(TS.Load(dwj + 3 * w), a3), dwj + 3 * w);
         }
     }
 
@@ -230,21 +299,21 @@ public static unsafe class DepthwiseConv
     private static void ForwardScalar<T>(in Args<T> a, int b0, int b1, int c0, int c1) where T : unmanaged, INumber<T>
     {
         Shape s = a.S;
-        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad;
+        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, Si = s.Si, So = s.So;
         for (int b = b0; b < b1; b++)
         {
-            long row0 = (long)b * L * C;
+            long in0 = (long)b * L * Si, out0 = (long)b * L * So;
             for (int t = 0; t < L; t++)
             {
                 int jMin = Math.Max(0, P - t), jMax = Math.Min(K - 1, L - 1 + P - t);
                 for (int c = c0; c < c1; c++)
                 {
                     T acc = a.Bias != null ? a.Bias[c] : T.Zero;
-                    for (int j = jMin; j <= jMax; j++) acc += a.W[(long)j * C + c] * a.X[row0 + (long)(t + j - P) * C + c];
-                    if (s.Resid) acc += a.X[row0 + (long)t * C + c];
-                    long o = row0 + (long)t * C + c;
+                    for (int j = jMin; j <= jMax; j++) acc += a.W[(long)j * C + c] * a.X[in0 + (long)(t + j - P) * Si + c];
+                    if (s.Resid) acc += a.X[in0 + (long)t * Si + c];
+                    long o = out0 + (long)t * So + c;
                     a.Y[o] = acc;
-                    if (a.Gate != null) a.G[o] = acc * a.Gate[o];
+                    if (a.Gate != null) a.G[o] = acc * a.Gate[in0 + (long)t * Si + c];
                 }
             }
         }
@@ -276,7 +345,7 @@ public static unsafe class DepthwiseConv
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
         Shape s = a.S;
-        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, w = TS.Count;
+        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, w = TS.Count, Si = s.Si, So = s.So;
         int cw = c1 - c0, nv = Math.Min(BlockVectors, cw / w);
         int cv = nv * w;                     // channels handled with vectors; the rest scalar
         Span<T> dzSpan = Scratch<T>.Get(L * cw, slot: 1);
@@ -285,10 +354,10 @@ public static unsafe class DepthwiseConv
             T* X = a.X, W = a.W, DOut = a.DOut, Gate = a.Gate, Y = a.Y, DGate = a.G, Dx = a.Dx;
             for (int b = b0; b < b1; b++)
             {
-                long row0 = (long)b * L * C + c0;
+                long row0 = (long)b * L * Si + c0, out0 = (long)b * L * So + c0;
                 for (int t = 0; t < L; t++)
                 {
-                    long o = row0 + (long)t * C;
+                    long o = out0 + (long)t * So, oi = row0 + (long)t * Si;
                     T* dzt = dz + t * cw;
                     int c = 0;
                     if (Gate != null)
@@ -296,10 +365,10 @@ public static unsafe class DepthwiseConv
                         for (; c + w <= cw; c += w)
                         {
                             TV d = TS.Load(DOut + o + c);
-                            TS.Store(TS.Multiply(d, TS.Load(Y + o + c)), DGate + o + c);
-                            TS.Store(TS.Multiply(d, TS.Load(Gate + o + c)), dzt + c);
+                            TS.Store(TS.Multiply(d, TS.Load(Y + o + c)), DGate + oi + c);
+                            TS.Store(TS.Multiply(d, TS.Load(Gate + oi + c)), dzt + c);
                         }
-                        for (; c < cw; c++) { T d = DOut[o + c]; DGate[o + c] = d * Y[o + c]; dzt[c] = d * Gate[o + c]; }
+                        for (; c < cw; c++) { T d = DOut[o + c]; DGate[oi + c] = d * Y[o + c]; dzt[c] = d * Gate[oi + c]; }
                     }
                     else
                         for (; c < cw; c++) dzt[c] = DOut[o + c];
@@ -308,42 +377,8 @@ public static unsafe class DepthwiseConv
                     for (int c = 0; c < cw; c++) DBias[c0 + c] += dz[t * cw + c];
                 if (nv > 0)
                 {
-                    // dx[u] += Σ_j w[j]·dz[u - j + pad] (+ dz[u] when resid)
-                    for (int u = 0; u < L; u++)
-                    {
-                        int jMin = Math.Max(0, u + P - (L - 1)), jMax = Math.Min(K - 1, u + P);
-                        TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
-                        if (s.Resid)
-                        {
-                            T* dzu = dz + u * cw;
-                            a0 = TS.Load(dzu);
-                            if (nv > 1) a1 = TS.Load(dzu + w);
-                            if (nv > 2) a2 = TS.Load(dzu + 2 * w);
-                            if (nv > 3) a3 = TS.Load(dzu + 3 * w);
-                        }
-                        // taps j = jMin..jMax pair w[j] with dz[u - j + pad]: w walks forward, dz backward
-                        TapSum<TS, TV, T>(W + (long)jMin * C + c0, dz + (u - jMin + P) * cw, C, -cw, jMax - jMin + 1, nv, w,
-                            ref a0, ref a1, ref a2, ref a3);
-                        T* dxu = Dx + row0 + (long)u * C;
-                        TS.Store(TS.Add(TS.Load(dxu), a0), dxu);
-                        if (nv > 1) TS.Store(TS.Add(TS.Load(dxu + w), a1), dxu + w);
-                        if (nv > 2) TS.Store(TS.Add(TS.Load(dxu + 2 * w), a2), dxu + 2 * w);
-                        if (nv > 3) TS.Store(TS.Add(TS.Load(dxu + 3 * w), a3), dxu + 3 * w);
-                    }
-                    // dw[j] += Σ_t dz[t]·x[t + j - pad]
-                    for (int j = 0; j < K; j++)
-                    {
-                        int tMin = Math.Max(0, P - j), tMax = Math.Min(L - 1, L - 1 + P - j);
-                        if (tMin > tMax) continue;
-                        TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
-                        TapSum<TS, TV, T>(dz + tMin * cw, X + row0 + (long)(tMin + j - P) * C, cw, C, tMax - tMin + 1, nv, w,
-                            ref a0, ref a1, ref a2, ref a3);
-                        T* dwj = Dw + (long)j * C + c0;
-                        TS.Store(TS.Add(TS.Load(dwj), a0), dwj);
-                        if (nv > 1) TS.Store(TS.Add(TS.Load(dwj + w), a1), dwj + w);
-                        if (nv > 2) TS.Store(TS.Add(TS.Load(dwj + 2 * w), a2), dwj + 2 * w);
-                        if (nv > 3) TS.Store(TS.Add(TS.Load(dwj + 3 * w), a3), dwj + 3 * w);
-                    }
+                    InputGradient<TS, TV, T>(W + c0, dz, Dx + row0, C, Si, cw, L, K, P, nv, s.Resid);
+                    WeightGradient<TS, TV, T>(dz, X + row0, Dw + c0, C, Si, cw, L, K, P, nv);
                 }
                 // Scalar channels [cv, cw) of this block.
                 for (int c = cv; c < cw; c++)
@@ -353,13 +388,13 @@ public static unsafe class DepthwiseConv
                         T acc = s.Resid ? dz[u * cw + c] : T.Zero;
                         int jMin = Math.Max(0, u + P - (L - 1)), jMax = Math.Min(K - 1, u + P);
                         for (int j = jMin; j <= jMax; j++) acc += W[(long)j * C + c0 + c] * dz[(u - j + P) * cw + c];
-                        Dx[row0 + (long)u * C + c] += acc;
+                        Dx[row0 + (long)u * Si + c] += acc;
                     }
                     for (int j = 0; j < K; j++)
                     {
                         int tMin = Math.Max(0, P - j), tMax = Math.Min(L - 1, L - 1 + P - j);
                         T acc = T.Zero;
-                        for (int t = tMin; t <= tMax; t++) acc += dz[t * cw + c] * X[row0 + (long)(t + j - P) * C + c];
+                        for (int t = tMin; t <= tMax; t++) acc += dz[t * cw + c] * X[row0 + (long)(t + j - P) * Si + c];
                         Dw[(long)j * C + c0 + c] += acc;
                     }
                 }

@@ -40,21 +40,31 @@ public static class Elementwise
         for (int r = 0; r < rows; r++) TensorPrimitives.Add(src.Slice(r * cols, cols), row[..cols], dst.Slice(r * cols, cols));
     }
 
-    /// <summary>dst = a·x + b·y element-wise (dst may alias x or y).</summary>
-    public static void LinearCombination<T>(T a, ReadOnlySpan<T> x, T b, ReadOnlySpan<T> y, Span<T> dst)
+    /// <summary>dst = a·x + b·y element-wise, one pass (dst may alias x or y).</summary>
+    public static unsafe void LinearCombination<T>(T a, ReadOnlySpan<T> x, T b, ReadOnlySpan<T> y, Span<T> dst)
         where T : unmanaged, INumber<T>
     {
         if (x.Length != y.Length || dst.Length < x.Length) throw new ArgumentException($"lengths differ: x {x.Length}, y {y.Length}, dst {dst.Length}");
-        // a·x + b·y = (x·a) + (y·b): two passes through TensorPrimitives keep the vector path.
-        TensorPrimitives.Multiply(y, b, dst);
-        TensorPrimitives.MultiplyAdd(x, a, dst, dst);
+        int n = x.Length, i = 0;
+        fixed (T* px = x, py = y, pd = dst)
+        {
+            if (System.Numerics.Vector.IsHardwareAccelerated && System.Numerics.Vector<T>.IsSupported)
+            {
+                int w = System.Numerics.Vector<T>.Count;
+                var va = new System.Numerics.Vector<T>(a); var vb = new System.Numerics.Vector<T>(b);
+                for (; i + w <= n; i += w)
+                    System.Numerics.Vector.Store(va * System.Numerics.Vector.Load(px + i) + vb * System.Numerics.Vector.Load(py + i), pd + i);
+            }
+            for (; i < n; i++) pd[i] = a * px[i] + b * py[i];
+        }
     }
 
     /// <summary>
     /// Backward of out = a·y + b·u in one pass: returns (Σ dout·y, Σ dout·u), writes dy = a·dout and adds
-    /// du += b·dout. Sums run in a fixed order (vector lanes, then lanes added in order).
+    /// du += b·dout (or writes du = b·dout when not accumulating). Sums run in a fixed order.
     /// </summary>
-    public static unsafe (T SumY, T SumU) BranchBackward<T>(ReadOnlySpan<T> dout, ReadOnlySpan<T> y, ReadOnlySpan<T> u, T a, T b, Span<T> dy, Span<T> du)
+    public static unsafe (T SumY, T SumU) BranchBackward<T>(ReadOnlySpan<T> dout, ReadOnlySpan<T> y, ReadOnlySpan<T> u, T a, T b, Span<T> dy, Span<T> du,
+        bool accumulateDu = true)
         where T : unmanaged, INumber<T>
     {
         int n = dout.Length;
@@ -74,7 +84,7 @@ public static class Elementwise
                     vy += d * System.Numerics.Vector.Load(py + i);
                     vu += d * System.Numerics.Vector.Load(pu + i);
                     System.Numerics.Vector.Store(va * d, pdy + i);
-                    System.Numerics.Vector.Store(System.Numerics.Vector.Load(pdu + i) + vb * d, pdu + i);
+                    System.Numerics.Vector.Store(accumulateDu ? System.Numerics.Vector.Load(pdu + i) + vb * d : vb * d, pdu + i);
                 }
                 for (int k = 0; k < w; k++) { sy += vy[k]; su += vu[k]; }
             }
@@ -82,7 +92,7 @@ public static class Elementwise
             {
                 T d = pd[i];
                 sy += d * py[i]; su += d * pu[i];
-                pdy[i] = a * d; pdu[i] += b * d;
+                pdy[i] = a * d; pdu[i] = accumulateDu ? pdu[i] + b * d : b * d;
             }
         }
         return (sy, su);

@@ -24,7 +24,7 @@ public static unsafe class Gemm
     private const int MR = 6;      // rows per register tile
     private const int NRV = 4;     // vectors per register tile
     private const int KC = 256;    // k block: a [KC, tile] slice of b stays in L2, a panel in L1
-    private const int MC = 96;     // rows per cache block of a (multiple of MR)
+    private const int MC = 24;     // rows per cache block of a (multiple of MR)
 
     /// <summary>c[i,j] (+)= Σ_p a[i,p]·b[p,j]. a [m,k], b [k,n], c [m,n].</summary>
     public static void NN<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate)

@@ -23,6 +23,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly T[] _prompt, _target, _output, _dOutput;
     private readonly T[] _evalPrompt, _evalTarget, _evalOutput;
     private readonly int _batch;
+    private readonly BatchGroups<T> _groups;
 
     public Trainer(RunConfig config)
     {
@@ -42,6 +43,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ConfigException($"task '{Task.Name}' prompts have {Task.PromptLength} tokens but model.n_positions is {config.Model.NPositions}; set model.n_positions >= {Task.PromptLength}");
 
         Model.Initialize(Rng.Derive(t.Seed, "init"));
+        _groups = new BatchGroups<T>(Model);
         DataRng = Rng.Derive(t.Seed, "train-data");
         Optimizer = new Adam<T>(Model.Store, t.AdamBeta1, t.AdamBeta2, t.AdamEps, t.WeightDecay);
         Filter = new GradientEmaFilter<T>(Model.Store, t.EmaDecay, t.EmaLambda);
@@ -87,12 +89,11 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         long t0 = StepProfiler.Start();
         Task.Sample(DataRng, _batch, _prompt, _target);
         StepProfiler.Stop("task.sample", t0); t0 = StepProfiler.Start();
-        Model.Forward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output);
+        _groups.Forward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output);
         StepProfiler.Stop("model.forward(total)", t0); t0 = StepProfiler.Start();
         double loss = Task.Loss(_output, _target, _batch, _dOutput);
         var store = Model.Store;
-        store.ZeroGrads();
-        Model.Backward(_dOutput);
+        _groups.Backward(_dOutput);
         StepProfiler.Stop("model.backward(total)", t0); t0 = StepProfiler.Start();
         double norm = GradientClipping.GlobalNorm(store);
         Step++;
@@ -116,11 +117,13 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         int total = Config.Training.EvalBatchSize, reads = Task.ReadPositions.Length;
         int promptSize = Task.PromptLength * Task.TokenDims, outSize = reads * Model.OutDims;
+        var chunkPrompt = _prompt; var chunkOutput = _output;     // reuse the training buffers, one chunk at a time
         for (int start = 0; start < total; start += _batch)
         {
             int n = Math.Min(_batch, total - start);
-            Model.Forward(_evalPrompt.AsSpan(start * promptSize, n * promptSize), n, Task.PromptLength, Task.ReadPositions,
-                _evalOutput.AsSpan(start * outSize, n * outSize));
+            _evalPrompt.AsSpan(start * promptSize, n * promptSize).CopyTo(chunkPrompt);
+            _groups.Forward(chunkPrompt, n, Task.PromptLength, Task.ReadPositions, chunkOutput);
+            chunkOutput.AsSpan(0, n * outSize).CopyTo(_evalOutput.AsSpan(start * outSize));
         }
         var m = Task.Evaluate(_evalOutput, _evalTarget, total);
         if (!double.IsFinite(m.Mse)) throw new TrainingDivergedException(Step, $"held-out mse is {m.Mse}");

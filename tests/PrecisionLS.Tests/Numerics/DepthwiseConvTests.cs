@@ -61,6 +61,42 @@ public class DepthwiseConvTests
         for (int i = 0; i < n; i++) Assert.Equal(dg[i] * y[i], dGate[i], 1e-13);
     }
 
+    [Theory]
+    [InlineData(64, true)]
+    [InlineData(13, false)]
+    public void Strided_rows_give_the_same_result_as_contiguous_rows(int channels, bool causal)
+    {
+        int batch = 2, length = 9, kernel = 9, pad = causal ? kernel - 1 : kernel / 2, wide = 2 * channels;
+        var rng = new Rng(21);
+        double[] R(int n) { var a = new double[n]; rng.FillGaussian(a.AsSpan()); return a; }
+        int rows = batch * length, n = rows * channels;
+        var xp = R(rows * wide);                       // [x | gate] per row, as BaseConv's fused projection lays it out
+        var w = R(kernel * channels); var bias = R(channels); var dg = R(n);
+        var x = new double[n]; var gate = new double[n];
+        for (int r = 0; r < rows; r++)
+        {
+            xp.AsSpan(r * wide, channels).CopyTo(x.AsSpan(r * channels));
+            xp.AsSpan(r * wide + channels, channels).CopyTo(gate.AsSpan(r * channels));
+        }
+        var dense = new DepthwiseConv.Shape(batch, length, channels, kernel, pad, true);
+        var strided = dense with { InStride = wide };
+        var y1 = new double[n]; var g1 = new double[n]; var y2 = new double[n]; var g2 = new double[n];
+        DepthwiseConv.Forward<double>(x, w, bias, y1, gate, g1, dense);
+        DepthwiseConv.Forward<double>(xp, w, bias, y2, xp.AsSpan(channels), g2, strided);
+        Assert.Equal(y1, y2); Assert.Equal(g1, g2);
+
+        var dx1 = new double[n]; var dgate1 = new double[n]; var dw1 = new double[kernel * channels]; var db1 = new double[channels];
+        var dxp = new double[rows * wide]; var dw2 = new double[kernel * channels]; var db2 = new double[channels];
+        DepthwiseConv.Backward<double>(x, w, dg, gate, y1, dgate1, dx1, dw1, db1, dense);
+        DepthwiseConv.Backward<double>(xp, w, dg, xp.AsSpan(channels), y2, dxp.AsSpan(channels), dxp, dw2, db2, strided);
+        for (int r = 0; r < rows; r++)
+        {
+            Assert.Equal(dx1.AsSpan(r * channels, channels).ToArray(), dxp.AsSpan(r * wide, channels).ToArray());
+            Assert.Equal(dgate1.AsSpan(r * channels, channels).ToArray(), dxp.AsSpan(r * wide + channels, channels).ToArray());
+        }
+        Assert.Equal(dw1, dw2); Assert.Equal(db1, db2);
+    }
+
     [Fact]
     public void Float32_forward_matches_the_float64_result_to_single_precision()
     {
