@@ -13,20 +13,21 @@ namespace PrecisionLS.Nn;
 /// out = branch_weights[0]·y + branch_weights[1]·u   (resid; otherwise out = y)
 /// </code>
 /// Its Linears always have biases. Parameters are registered in the authors' state-dict order.
+/// in_proj and projection run as one GEMM producing rows [z | p] (u is read once); the convolution reads z and
+/// p in place with a row stride of 2d.
 /// </summary>
 public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly ParameterStore<T> _store;
-    private readonly Workspace<T> _workspace;
     private readonly int _d;
     // Forward caches: zp = [z | p] is [rows, 2d] (in_proj and projection as one GEMM), the others [rows, d].
     private T[] _zp = [], _zc = [], _g = [], _y = [];
     // [W_in; W_p] and [b_in; b_p] stacked, refreshed each forward; the gradient of the stack per backward.
     private readonly T[] _wCat, _bCat, _dwCat, _dbCat;
 
-    public BaseConv(ParameterStore<T> store, Workspace<T> workspace, string name, int d, int lMax, bool causal, bool resid)
+    public BaseConv(ParameterStore<T> store, string name, int d, int lMax, bool causal, bool resid)
     {
-        _store = store; _workspace = workspace; _d = d; Resid = resid;
+        _store = store; _d = d; Resid = resid;
         Projection = new Linear<T>(store, name + ".projection", d, d);
         InProj = new Linear<T>(store, name + ".in_proj", d, d);
         OutProj = new Linear<T>(store, name + ".out_proj", d, d);
@@ -91,8 +92,8 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
         int rows = batch * length, d = _d;
         int n = rows * d;
         var zp = _zp.AsSpan(0, 2 * n); var zc = _zc.AsSpan(0, n); var g = _g.AsSpan(0, n);
-        var dg = _workspace.Get(0, n).AsSpan(0, n);
-        var dzp = _workspace.Get(1, 2L * n).AsSpan(0, 2 * n);
+        var dg = Workspace<T>.Get(0, n).AsSpan(0, n);
+        var dzp = Workspace<T>.Get(1, 2L * n).AsSpan(0, 2 * n);
         ReadOnlySpan<T> dy = dOutput;
         long t0 = StepProfiler.Start();
         if (BranchWeights is not null)
@@ -100,7 +101,7 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
             // out = bw0·y + bw1·u:  dbw0 += Σ dout·y,  dbw1 += Σ dout·u,  dy = bw0·dout,  du += bw1·dout
             var bw = _store.Value(BranchWeights);
             var dbw = _store.Grad(BranchWeights);
-            var dyScaled = _workspace.Get(3, n).AsSpan(0, n);
+            var dyScaled = Workspace<T>.Get(3, n).AsSpan(0, n);
             var (s0, s1) = Elementwise.BranchBackward(dOutput[..n], _y.AsSpan(0, n), u[..n], bw[0], residual ? bw[1] + T.One : bw[1],
                 dyScaled, du[..n], accumulateDu: !residual);
             dbw[0] += s0;

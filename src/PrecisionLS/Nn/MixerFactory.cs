@@ -6,12 +6,12 @@ namespace PrecisionLS.Nn;
 /// <summary>Builds the sequence mixer a config asks for (seq_op, conv_type): the one place that branches on it.</summary>
 public static class MixerFactory
 {
-    public static ISequenceMixer<T> Create<T>(ModelConfig c, ParameterStore<T> store, Workspace<T> workspace, string blockPrefix, int layer)
+    public static ISequenceMixer<T> Create<T>(ModelConfig c, ParameterStore<T> store, string blockPrefix, int layer)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         return (c.SeqOp, c.ConvType) switch
         {
-            ("base_conv", "short") => new BaseConv<T>(store, workspace, blockPrefix + ".seq_mixer.base_conv", c.NEmbd, c.NPositions, c.Causal, c.UseResid),
+            ("base_conv", "short") => new BaseConv<T>(store, blockPrefix + ".seq_mixer.base_conv", c.NEmbd, c.NPositions, c.Causal, c.UseResid),
             ("base_conv", _) => throw new NotSupportedException($"model.conv_type '{c.ConvType}' is not built yet; available now: short (long and implicit come with issue 4)"),
             _ => throw new NotSupportedException($"model.seq_op '{c.SeqOp}' is not built yet; available now: base_conv (attn comes with issue 4)"),
         };

@@ -18,7 +18,6 @@ namespace PrecisionLS.Nn;
 public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Block<T>[] _blocks;
-    private readonly Workspace<T> _workspace = new();
     private T[] _x = [];          // copy of the input tokens, [B·L, in]
     private T[][] _h;             // residual stream before each block and after the last, [B·L, d]
     private T[] _hr = [];         // stream gathered at the read positions, [B·R, d]
@@ -37,7 +36,7 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
         for (int i = 0; i < config.NLayer; i++)
         {
             string prefix = $"_backbone.transformer.h.{i}";
-            _blocks[i] = new Block<T>(MixerFactory.Create(config, Store, _workspace, prefix, i), D, config.UseResid);
+            _blocks[i] = new Block<T>(MixerFactory.Create(config, Store, prefix, i), D, config.UseResid);
         }
         ReadOut = new Linear<T>(Store, "_read_out", D, OutDims, trainable: config.TrainProj);
         Store.Allocate();
@@ -106,12 +105,12 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
     {
         int batch = _batch, length = _length, rCount = _readCount, rows = batch * length;
         int n = rows * D;
-        var dhr = _workspace.Get(10, (long)batch * rCount * D).AsSpan(0, batch * rCount * D);
+        var dhr = Workspace<T>.Get(10, (long)batch * rCount * D).AsSpan(0, batch * rCount * D);
         dhr.Clear();
         ReadOut.Backward(_hr, dOutput, dhr, batch * rCount);
 
-        var dh = _workspace.Get(11, n).AsSpan(0, n);
-        var dhPrev = _workspace.Get(12, n).AsSpan(0, n);
+        var dh = Workspace<T>.Get(11, n).AsSpan(0, n);
+        var dhPrev = Workspace<T>.Get(12, n).AsSpan(0, n);
         dh.Clear();
         for (int b = 0; b < batch; b++)
             for (int r = 0; r < rCount; r++)
@@ -128,6 +127,21 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
         Wpe.Backward(dh, batch, length);
         ReadIn.Backward(_x, dh, dx, rows);
         StepProfiler.Stop("model.bwd.read_in+wpe", t0);
+    }
+
+    /// <summary>
+    /// Convenience forward for callers holding tensors: x [batch, length, InDims] → [batch, reads, OutDims]
+    /// (all positions when <paramref name="readPositions"/> is null). Allocates the result.
+    /// </summary>
+    public Tensor<T> Predict(Tensor<T> x, int[]? readPositions = null)
+    {
+        if (x.Rank != 3 || x.Shape[2] != InDims)
+            throw new ArgumentException($"input must be [batch, length, in_dims = {InDims}], got [{string.Join(", ", x.Shape)}]", nameof(x));
+        int batch = x.Shape[0], length = x.Shape[1];
+        readPositions ??= Enumerable.Range(0, length).ToArray();
+        var y = new Tensor<T>(batch, readPositions.Length, OutDims);
+        Forward(x.Data, batch, length, readPositions, y.Data);
+        return y;
     }
 
     /// <summary>Multiply-adds of one forward pass reading <paramref name="reads"/> positions.</summary>

@@ -3,24 +3,23 @@ using System.Numerics;
 namespace PrecisionLS.Nn;
 
 /// <summary>
-/// Scratch arrays shared by layers whose uses never overlap (gradient temporaries during backward, which
-/// runs one layer at a time). Arrays grow on first use of a larger shape and are then reused, so the
-/// steady-state training step allocates nothing.
+/// Scratch arrays for backward passes (gradient temporaries), one set per thread. A layer uses them only
+/// during one call, so every model on a thread shares them, the batch-group replicas included. Arrays grow
+/// on first use of a larger shape and are then reused: the steady-state training step allocates nothing.
+/// Slots: 0-3 mixers, 10-12 the model's residual stream.
 /// </summary>
-public sealed class Workspace<T> where T : unmanaged, INumber<T>
+public static class Workspace<T> where T : unmanaged, INumber<T>
 {
-    private readonly List<T[]> _slots = [];
+    [ThreadStatic] private static List<T[]>? _slots;
 
-    /// <summary>The array of <paramref name="slot"/>, at least <paramref name="length"/> long (contents undefined).</summary>
-    public T[] Get(int slot, long length)
+    /// <summary>The calling thread's array of <paramref name="slot"/>, at least <paramref name="length"/> long (contents undefined).</summary>
+    public static T[] Get(int slot, long length)
     {
-        while (_slots.Count <= slot) _slots.Add([]);
-        if (_slots[slot].Length < length) _slots[slot] = new T[length];
-        return _slots[slot];
+        var slots = _slots ??= [];
+        while (slots.Count <= slot) slots.Add([]);
+        if (slots[slot].Length < length) slots[slot] = new T[length];
+        return slots[slot];
     }
-
-    /// <summary>Bytes currently held.</summary>
-    public long Bytes => _slots.Sum(a => (long)a.Length) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
 }
 
 /// <summary>A layer-owned activation buffer that grows to the largest (batch, length) seen.</summary>

@@ -276,13 +276,29 @@ public static unsafe class DepthwiseConv
         TV s0 = a0, s1 = a1, s2 = a2, s3 = a3;
         if (nv == 4)
         {
-            for (int i = 0; i < count; i++, p += strideP, q += strideQ)
+            // Two taps per iteration into separate sums: eight independent FMA chains hide the FMA latency.
+            TV e0 = TS.Zero, e1 = TS.Zero, e2 = TS.Zero, e3 = TS.Zero;
+            int i = 0;
+            for (; i + 1 < count; i += 2, p += 2 * strideP, q += 2 * strideQ)
+            {
+                s0 = TS.Fma(TS.Load(p), TS.Load(q), s0);
+                s1 = TS.Fma(TS.Load(p + w), TS.Load(q + w), s1);
+                s2 = TS.Fma(TS.Load(p + 2 * w), TS.Load(q + 2 * w), s2);
+                s3 = TS.Fma(TS.Load(p + 3 * w), TS.Load(q + 3 * w), s3);
+                T* p1 = p + strideP, q1 = q + strideQ;
+                e0 = TS.Fma(TS.Load(p1), TS.Load(q1), e0);
+                e1 = TS.Fma(TS.Load(p1 + w), TS.Load(q1 + w), e1);
+                e2 = TS.Fma(TS.Load(p1 + 2 * w), TS.Load(q1 + 2 * w), e2);
+                e3 = TS.Fma(TS.Load(p1 + 3 * w), TS.Load(q1 + 3 * w), e3);
+            }
+            if (i < count)
             {
                 s0 = TS.Fma(TS.Load(p), TS.Load(q), s0);
                 s1 = TS.Fma(TS.Load(p + w), TS.Load(q + w), s1);
                 s2 = TS.Fma(TS.Load(p + 2 * w), TS.Load(q + 2 * w), s2);
                 s3 = TS.Fma(TS.Load(p + 3 * w), TS.Load(q + 3 * w), s3);
             }
+            s0 = TS.Add(s0, e0); s1 = TS.Add(s1, e1); s2 = TS.Add(s2, e2); s3 = TS.Add(s3, e3);
         }
         else
         {

@@ -33,13 +33,6 @@ public static class Elementwise
         TensorPrimitives.Add(d, sums, d);
     }
 
-    /// <summary>dst[r, j] = src[r, j] + row[j] for every row (broadcast add); src and dst may alias.</summary>
-    public static void AddRowVector<T>(ReadOnlySpan<T> src, ReadOnlySpan<T> row, Span<T> dst, int rows, int cols)
-        where T : unmanaged, INumber<T>
-    {
-        for (int r = 0; r < rows; r++) TensorPrimitives.Add(src.Slice(r * cols, cols), row[..cols], dst.Slice(r * cols, cols));
-    }
-
     /// <summary>dst = a·x + b·y element-wise, one pass (dst may alias x or y).</summary>
     public static unsafe void LinearCombination<T>(T a, ReadOnlySpan<T> x, T b, ReadOnlySpan<T> y, Span<T> dst)
         where T : unmanaged, INumber<T>
@@ -97,7 +90,4 @@ public static class Elementwise
         }
         return (sy, su);
     }
-
-    /// <summary>Σ x[i]·y[i] accumulated in a fixed order.</summary>
-    public static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, INumber<T> => Gemm.Dot(x, y);
 }

@@ -76,7 +76,7 @@ public class LayerFixtureTests
     private static ModuleHarness BaseConvHarness(int d, int lMax, int batch, int length, bool causal, bool resid)
     {
         var s = new ParameterStore<double>();
-        var bc = new BaseConv<double>(s, new Workspace<double>(), "", d, lMax, causal, resid);
+        var bc = new BaseConv<double>(s, "", d, lMax, causal, resid);
         s.Allocate();
         double[] xKeep = [];
         return new ModuleHarness(s,
