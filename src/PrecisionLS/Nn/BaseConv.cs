@@ -110,12 +110,10 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
         }
         StepProfiler.Stop("baseconv.bwd.branch", t0); t0 = StepProfiler.Start();
         // y = out_proj(g)
-        dg.Clear();
-        OutProj.Backward(g, dy, dg, rows);
+        OutProj.Backward(g, dy, dg, rows, accumulateDx: false);
         StepProfiler.Stop("baseconv.bwd.out_proj", t0); t0 = StepProfiler.Start();
         // zc = Conv(z), g = zc·p: [dz | dp] with dz = Conv'(dg·p) and dp = dg·zc
-        dzp.Clear();
-        Conv.Backward(zp, dg, zp[d..], zc, dzp[d..], dzp, batch, length, inStride: 2 * d);
+        Conv.Backward(zp, dg, zp[d..], zc, dzp[d..], dzp, batch, length, inStride: 2 * d, accumulateDx: false);
         StepProfiler.Stop("baseconv.bwd.conv", t0); t0 = StepProfiler.Start();
         // [z | p] = u [W_in; W_p]ᵀ + b:  d[W_in; W_p] = [dz | dp]ᵀ u,  db = Σ rows,  du += [dz | dp] [W_in; W_p]
         Gemm.TN<T>(dzp, u, _dwCat, 2 * d, d, rows, accumulate: false);

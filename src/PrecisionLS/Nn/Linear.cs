@@ -36,14 +36,17 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Backward of <see cref="Forward"/>: dW += dyᵀ x, db += Σ_rows dy, and dx += dy W when dx is not empty.
     /// Frozen parameters get no gradient.
     /// </summary>
-    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx, int rows)
+    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx, int rows) => Backward(x, dy, dx, rows, accumulateDx: true);
+
+    /// <summary>As <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, int)"/>; with accumulateDx false, dx is overwritten (no clearing pass needed).</summary>
+    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx, int rows, bool accumulateDx)
     {
         long t0 = StepProfiler.Start();
         if (Weight.Trainable) Gemm.TN<T>(dy, x, _store.Grad(Weight), Out, In, rows, accumulate: true);
         StepProfiler.Stop("linear.bwd.dW", t0); t0 = StepProfiler.Start();
         if (Bias is not null && Bias.Trainable) Elementwise.ColumnSums<T>(dy, rows, Out, _store.Grad(Bias), accumulate: true);
         StepProfiler.Stop("linear.bwd.db", t0); t0 = StepProfiler.Start();
-        if (!dx.IsEmpty) Gemm.NN<T>(dy, _store.Value(Weight), dx, rows, In, Out, accumulate: true);
+        if (!dx.IsEmpty) Gemm.NN<T>(dy, _store.Value(Weight), dx, rows, In, Out, accumulate: accumulateDx);
         StepProfiler.Stop("linear.bwd.dx", t0);
     }
 

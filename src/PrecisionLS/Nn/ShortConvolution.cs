@@ -59,10 +59,10 @@ public sealed class ShortConvolution<T> where T : unmanaged, IFloatingPointIeee7
     /// Adds into dx and the parameter gradients.
     /// </summary>
     public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dOut, ReadOnlySpan<T> gate, ReadOnlySpan<T> y, Span<T> dGate, Span<T> dx, int batch, int length,
-        int inStride = 0, int outStride = 0)
+        int inStride = 0, int outStride = 0, bool accumulateDx = true)
     {
         Array.Clear(_dwT);
-        DepthwiseConv.Backward<T>(x, _wT, dOut, gate, y, dGate, dx, _dwT, _store.Grad(Bias), ShapeFor(batch, length, inStride, outStride));
+        DepthwiseConv.Backward<T>(x, _wT, dOut, gate, y, dGate, dx, _dwT, _store.Grad(Bias), ShapeFor(batch, length, inStride, outStride), accumulateDx);
         DepthwiseConv.AddFromTapMajor<T>(_dwT, _store.Grad(Weight), Channels, Kernel);
     }
 

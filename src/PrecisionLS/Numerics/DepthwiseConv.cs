@@ -99,7 +99,7 @@ public static unsafe class DepthwiseConv
     /// </summary>
     public static void Backward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> wT, ReadOnlySpan<T> dOut,
         ReadOnlySpan<T> gate, ReadOnlySpan<T> y, Span<T> dGate,
-        Span<T> dx, Span<T> dwT, Span<T> dbias, Shape s) where T : unmanaged, INumber<T>
+        Span<T> dx, Span<T> dwT, Span<T> dbias, Shape s, bool accumulateDx = true) where T : unmanaged, INumber<T>
     {
         s.Validate();
         CheckLen(x.Length, s.InElements, "x"); CheckLen(dOut.Length, s.OutElements, "dOut"); CheckLen(dx.Length, s.InElements, "dx");
@@ -111,7 +111,7 @@ public static unsafe class DepthwiseConv
         partial.Clear();
         fixed (T* px = x, pw = wT, pdo = dOut, pgate = gate, py = y, pdg = dGate, pdx = dx, pp = partial)
         {
-            var args = new Args<T>(px, pw, null, py, pgate, pdg, pdo, pdx, pp, null, s);
+            var args = new Args<T>(px, pw, null, py, pgate, pdg, pdo, pdx, pp, null, s) { AccumulateDx = accumulateDx };
             ParallelFor.Run(chunks, 1, in args, &BackwardRange<T>);
         }
         for (int ch = 0; ch < chunks; ch++)
@@ -127,6 +127,7 @@ public static unsafe class DepthwiseConv
     {
         public readonly T* X = x, W = w, Bias = bias, Y = y, Gate = gate, G = g, DOut = dOut, Dx = dx, Dw = dw;
         public readonly Shape S = s;
+        public bool AccumulateDx { get; init; } = true;
         private readonly T* _unused = unused;
     }
 
@@ -216,7 +217,7 @@ public static unsafe class DepthwiseConv
     // dx[u] += Σ_j w[j]·dz[u - j + pad] (+ dz[u] when resid), for one batch entry and one channel block.
     // Separate small methods keep the loop variables in registers (one large method spilled them to the stack).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void InputGradient<TS, TV, T>(T* W, T* dz, T* dx, int C, int ldx, int cw, int L, int K, int P, int nv, bool resid)
+    private static void InputGradient<TS, TV, T>(T* W, T* dz, T* dx, int C, int ldx, int cw, int L, int K, int P, int nv, bool resid, bool accumulate)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
         nint w = TS.Count;
@@ -236,10 +237,17 @@ public static unsafe class DepthwiseConv
             TapSum<TS, TV, T>(W + (long)jMin * C, dz + (u - jMin + P) * cw, C, -cw, jMax - jMin + 1, nv, w,
                 ref a0, ref a1, ref a2, ref a3);
             T* dxu = dx + (long)u * ldx;
-            TS.Store(TS.Add(TS.Load(dxu), a0), dxu);
-            if (nv > 1) TS.Store(TS.Add(TS.Load(dxu + w), a1), dxu + w);
-            if (nv > 2) TS.Store(TS.Add(TS.Load(dxu + 2 * w), a2), dxu + 2 * w);
-            if (nv > 3) TS.Store(TS.Add(TS.Load(dxu + 3 * w), a3), dxu + 3 * w);
+            if (accumulate)
+            {
+                a0 = TS.Add(TS.Load(dxu), a0);
+                if (nv > 1) a1 = TS.Add(TS.Load(dxu + w), a1);
+                if (nv > 2) a2 = TS.Add(TS.Load(dxu + 2 * w), a2);
+                if (nv > 3) a3 = TS.Add(TS.Load(dxu + 3 * w), a3);
+            }
+            TS.Store(a0, dxu);
+            if (nv > 1) TS.Store(a1, dxu + w);
+            if (nv > 2) TS.Store(a2, dxu + 2 * w);
+            if (nv > 3) TS.Store(a3, dxu + 3 * w);
         }
     }
 
@@ -393,7 +401,7 @@ public static unsafe class DepthwiseConv
                     for (int c = 0; c < cw; c++) DBias[c0 + c] += dz[t * cw + c];
                 if (nv > 0)
                 {
-                    InputGradient<TS, TV, T>(W + c0, dz, Dx + row0, C, Si, cw, L, K, P, nv, s.Resid);
+                    InputGradient<TS, TV, T>(W + c0, dz, Dx + row0, C, Si, cw, L, K, P, nv, s.Resid, a.AccumulateDx);
                     WeightGradient<TS, TV, T>(dz, X + row0, Dw + c0, C, Si, cw, L, K, P, nv);
                 }
                 // Scalar channels [cv, cw) of this block.
@@ -404,7 +412,7 @@ public static unsafe class DepthwiseConv
                         T acc = s.Resid ? dz[u * cw + c] : T.Zero;
                         int jMin = Math.Max(0, u + P - (L - 1)), jMax = Math.Min(K - 1, u + P);
                         for (int j = jMin; j <= jMax; j++) acc += W[(long)j * C + c0 + c] * dz[(u - j + P) * cw + c];
-                        Dx[row0 + (long)u * Si + c] += acc;
+                        Dx[row0 + (long)u * Si + c] = a.AccumulateDx ? Dx[row0 + (long)u * Si + c] + acc : acc;
                     }
                     for (int j = 0; j < K; j++)
                     {

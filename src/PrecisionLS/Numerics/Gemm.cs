@@ -281,8 +281,6 @@ public static unsafe class Gemm
         int tileCols = NRV * w;
         int fullTileCols = n / tileCols * tileCols;
         int vecCols = n / w * w;
-        T* panel = stackalloc T[KC * MR];
-        T* edge = stackalloc T[MR * 64];   // one MR x tileCols c tile (tileCols <= 64 for 512-bit floats)
         for (int ic = i0; ic < i1; ic += MC)
         {
             int icEnd = Math.Min(i1, ic + MC);
@@ -299,25 +297,10 @@ public static unsafe class Gemm
                     for (int i = ic; i + MR <= icEnd; i += MR)
                         Tile6x4<TS, TV, T>(ak + i * rsA, rsA, csA, bk + j, ldb, c + i * ldc + j, ldc, kc, load, bi == null ? null : bi + j);
                 int iEdge = ic + (icEnd - ic) / MR * MR;
-                if (iEdge < icEnd && fullTileCols > 0)
-                {
-                    // Fewer than MR rows left: zero-pad them into a full panel and a scratch c tile, so the
-                    // edge runs at the speed of the main kernel.
-                    int rows = icEnd - iEdge;
-                    T* src = ak + iEdge * rsA;
-                    for (int p = 0; p < kc; p++)
-                        for (int r = 0; r < MR; r++) panel[p * MR + r] = r < rows ? src[p * csA + r * rsA] : T.Zero;
+                if (iEdge < icEnd)
                     for (int j = 0; j < fullTileCols; j += tileCols)
-                    {
-                        for (int r = 0; r < MR; r++)
-                            for (int q = 0; q < tileCols; q++)
-                                edge[r * tileCols + q] = load && r < rows ? c[(iEdge + r) * ldc + j + q] : bi != null ? bi[j + q] : T.Zero;
-                        Tile6x4<TS, TV, T>(panel, 1, MR, bk + j, ldb, edge, tileCols, kc, true);
-                        for (int r = 0; r < rows; r++)
-                            for (int q = 0; q < tileCols; q++)
-                                c[(iEdge + r) * ldc + j + q] = edge[r * tileCols + q];
-                    }
-                }
+                        TileEdge<TS, TV, T>(icEnd - iEdge, ak + iEdge * rsA, rsA, csA, bk + j, ldb, c + iEdge * ldc + j, ldc, kc, load,
+                            bi == null ? null : bi + j);
                 if (vecCols > fullTileCols)
                     for (int i = ic; i < icEnd; i++)
                         Tile1xV<TS, TV, T>(ak + i * rsA, csA, bk + fullTileCols, ldb, c + i * ldc + fullTileCols, kc, (vecCols - fullTileCols) / w, load,
@@ -328,21 +311,50 @@ public static unsafe class Gemm
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Row counts of a register tile as types, so one kernel body serves 6, 4, 2 and 1 rows and the JIT drops the
+    // rows a tile does not have.
+    private interface IRows { static abstract int Count { get; } }
+    private struct Rows6 : IRows { public static int Count => 6; }
+    private struct Rows4 : IRows { public static int Count => 4; }
+    private struct Rows2 : IRows { public static int Count => 2; }
+    private struct Rows1 : IRows { public static int Count => 1; }
+
     private static void Tile6x4<TS, TV, T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int kc, bool load, T* bias = null)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+        => TileRx4<TS, TV, T, Rows6>(a, rsA, csA, b, ldb, c, ldc, kc, load, bias);
+
+    // Fewer than MR rows: 4-, 2- and 1-row tiles cover any remainder without copies.
+    private static void TileEdge<TS, TV, T>(int rows, T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int kc, bool load, T* bias)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    {
+        while (rows > 0)
+        {
+            int r = rows >= 4 ? 4 : rows >= 2 ? 2 : 1;
+            if (r == 4) TileRx4<TS, TV, T, Rows4>(a, rsA, csA, b, ldb, c, ldc, kc, load, bias);
+            else if (r == 2) TileRx4<TS, TV, T, Rows2>(a, rsA, csA, b, ldb, c, ldc, kc, load, bias);
+            else TileRx4<TS, TV, T, Rows1>(a, rsA, csA, b, ldb, c, ldc, kc, load, bias);
+            a += r * rsA; c += r * ldc; rows -= r;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TileRx4<TS, TV, T, TR>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int kc, bool load, T* bias)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T> where TR : struct, IRows
     {
         nint w = TS.Count;
-        TV c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+        int R = TR.Count;
+        TV c00 = TS.Zero, c01 = TS.Zero, c02 = TS.Zero, c03 = TS.Zero, c10 = TS.Zero, c11 = TS.Zero, c12 = TS.Zero, c13 = TS.Zero;
+        TV c20 = TS.Zero, c21 = TS.Zero, c22 = TS.Zero, c23 = TS.Zero, c30 = TS.Zero, c31 = TS.Zero, c32 = TS.Zero, c33 = TS.Zero;
+        TV c40 = TS.Zero, c41 = TS.Zero, c42 = TS.Zero, c43 = TS.Zero, c50 = TS.Zero, c51 = TS.Zero, c52 = TS.Zero, c53 = TS.Zero;
         if (load)
         {
             T* r = c;
             c00 = TS.Load(r); c01 = TS.Load(r + w); c02 = TS.Load(r + 2 * w); c03 = TS.Load(r + 3 * w); r += ldc;
-            c10 = TS.Load(r); c11 = TS.Load(r + w); c12 = TS.Load(r + 2 * w); c13 = TS.Load(r + 3 * w); r += ldc;
-            c20 = TS.Load(r); c21 = TS.Load(r + w); c22 = TS.Load(r + 2 * w); c23 = TS.Load(r + 3 * w); r += ldc;
-            c30 = TS.Load(r); c31 = TS.Load(r + w); c32 = TS.Load(r + 2 * w); c33 = TS.Load(r + 3 * w); r += ldc;
-            c40 = TS.Load(r); c41 = TS.Load(r + w); c42 = TS.Load(r + 2 * w); c43 = TS.Load(r + 3 * w); r += ldc;
-            c50 = TS.Load(r); c51 = TS.Load(r + w); c52 = TS.Load(r + 2 * w); c53 = TS.Load(r + 3 * w);
+            if (R > 1) { c10 = TS.Load(r); c11 = TS.Load(r + w); c12 = TS.Load(r + 2 * w); c13 = TS.Load(r + 3 * w); r += ldc; }
+            if (R > 2) { c20 = TS.Load(r); c21 = TS.Load(r + w); c22 = TS.Load(r + 2 * w); c23 = TS.Load(r + 3 * w); r += ldc; }
+            if (R > 3) { c30 = TS.Load(r); c31 = TS.Load(r + w); c32 = TS.Load(r + 2 * w); c33 = TS.Load(r + 3 * w); r += ldc; }
+            if (R > 4) { c40 = TS.Load(r); c41 = TS.Load(r + w); c42 = TS.Load(r + 2 * w); c43 = TS.Load(r + 3 * w); r += ldc; }
+            if (R > 5) { c50 = TS.Load(r); c51 = TS.Load(r + w); c52 = TS.Load(r + 2 * w); c53 = TS.Load(r + 3 * w); }
         }
         else if (bias != null)
         {
@@ -350,11 +362,6 @@ public static unsafe class Gemm
             c01 = c11 = c21 = c31 = c41 = c51 = TS.Load(bias + w);
             c02 = c12 = c22 = c32 = c42 = c52 = TS.Load(bias + 2 * w);
             c03 = c13 = c23 = c33 = c43 = c53 = TS.Load(bias + 3 * w);
-        }
-        else
-        {
-            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = TS.Zero;
-            c30 = c31 = c32 = c33 = c40 = c41 = c42 = c43 = c50 = c51 = c52 = c53 = TS.Zero;
         }
         T* a0 = a, a1 = a + rsA, a2 = a + 2 * rsA, a3 = a + 3 * rsA, a4 = a + 4 * rsA, a5 = a + 5 * rsA;
         for (int p = 0; p < kc; p++)
@@ -364,24 +371,39 @@ public static unsafe class Gemm
             nint off = p * csA;
             TV x = TS.Broadcast(a0[off]);
             c00 = TS.Fma(x, b0, c00); c01 = TS.Fma(x, b1, c01); c02 = TS.Fma(x, b2, c02); c03 = TS.Fma(x, b3, c03);
-            x = TS.Broadcast(a1[off]);
-            c10 = TS.Fma(x, b0, c10); c11 = TS.Fma(x, b1, c11); c12 = TS.Fma(x, b2, c12); c13 = TS.Fma(x, b3, c13);
-            x = TS.Broadcast(a2[off]);
-            c20 = TS.Fma(x, b0, c20); c21 = TS.Fma(x, b1, c21); c22 = TS.Fma(x, b2, c22); c23 = TS.Fma(x, b3, c23);
-            x = TS.Broadcast(a3[off]);
-            c30 = TS.Fma(x, b0, c30); c31 = TS.Fma(x, b1, c31); c32 = TS.Fma(x, b2, c32); c33 = TS.Fma(x, b3, c33);
-            x = TS.Broadcast(a4[off]);
-            c40 = TS.Fma(x, b0, c40); c41 = TS.Fma(x, b1, c41); c42 = TS.Fma(x, b2, c42); c43 = TS.Fma(x, b3, c43);
-            x = TS.Broadcast(a5[off]);
-            c50 = TS.Fma(x, b0, c50); c51 = TS.Fma(x, b1, c51); c52 = TS.Fma(x, b2, c52); c53 = TS.Fma(x, b3, c53);
+            if (R > 1)
+            {
+                x = TS.Broadcast(a1[off]);
+                c10 = TS.Fma(x, b0, c10); c11 = TS.Fma(x, b1, c11); c12 = TS.Fma(x, b2, c12); c13 = TS.Fma(x, b3, c13);
+            }
+            if (R > 2)
+            {
+                x = TS.Broadcast(a2[off]);
+                c20 = TS.Fma(x, b0, c20); c21 = TS.Fma(x, b1, c21); c22 = TS.Fma(x, b2, c22); c23 = TS.Fma(x, b3, c23);
+            }
+            if (R > 3)
+            {
+                x = TS.Broadcast(a3[off]);
+                c30 = TS.Fma(x, b0, c30); c31 = TS.Fma(x, b1, c31); c32 = TS.Fma(x, b2, c32); c33 = TS.Fma(x, b3, c33);
+            }
+            if (R > 4)
+            {
+                x = TS.Broadcast(a4[off]);
+                c40 = TS.Fma(x, b0, c40); c41 = TS.Fma(x, b1, c41); c42 = TS.Fma(x, b2, c42); c43 = TS.Fma(x, b3, c43);
+            }
+            if (R > 5)
+            {
+                x = TS.Broadcast(a5[off]);
+                c50 = TS.Fma(x, b0, c50); c51 = TS.Fma(x, b1, c51); c52 = TS.Fma(x, b2, c52); c53 = TS.Fma(x, b3, c53);
+            }
         }
         T* o = c;
         TS.Store(c00, o); TS.Store(c01, o + w); TS.Store(c02, o + 2 * w); TS.Store(c03, o + 3 * w); o += ldc;
-        TS.Store(c10, o); TS.Store(c11, o + w); TS.Store(c12, o + 2 * w); TS.Store(c13, o + 3 * w); o += ldc;
-        TS.Store(c20, o); TS.Store(c21, o + w); TS.Store(c22, o + 2 * w); TS.Store(c23, o + 3 * w); o += ldc;
-        TS.Store(c30, o); TS.Store(c31, o + w); TS.Store(c32, o + 2 * w); TS.Store(c33, o + 3 * w); o += ldc;
-        TS.Store(c40, o); TS.Store(c41, o + w); TS.Store(c42, o + 2 * w); TS.Store(c43, o + 3 * w); o += ldc;
-        TS.Store(c50, o); TS.Store(c51, o + w); TS.Store(c52, o + 2 * w); TS.Store(c53, o + 3 * w);
+        if (R > 1) { TS.Store(c10, o); TS.Store(c11, o + w); TS.Store(c12, o + 2 * w); TS.Store(c13, o + 3 * w); o += ldc; }
+        if (R > 2) { TS.Store(c20, o); TS.Store(c21, o + w); TS.Store(c22, o + 2 * w); TS.Store(c23, o + 3 * w); o += ldc; }
+        if (R > 3) { TS.Store(c30, o); TS.Store(c31, o + w); TS.Store(c32, o + 2 * w); TS.Store(c33, o + 3 * w); o += ldc; }
+        if (R > 4) { TS.Store(c40, o); TS.Store(c41, o + w); TS.Store(c42, o + 2 * w); TS.Store(c43, o + 3 * w); o += ldc; }
+        if (R > 5) { TS.Store(c50, o); TS.Store(c51, o + w); TS.Store(c52, o + 2 * w); TS.Store(c53, o + 3 * w); }
     }
 
     // One row by up to 4 vectors: the row and column edges of the tile grid.
