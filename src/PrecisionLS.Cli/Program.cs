@@ -62,10 +62,10 @@ public static class Program
         if (threads is not null) WorkerPool.Configure((int)threads);
     }
 
-    private static RunConfig ConfigFrom(CommandLine cl, string verb)
+    private static RunConfig ConfigFrom(CommandLine cl, string verb, bool stepsAreTrainingSteps = true)
     {
         var overrides = new List<string>(cl.GetAll("--set"));
-        if (cl.Get("--steps") is { } steps) { cl.GetLong("--steps", 1); overrides.Add($"training.train_steps={steps}"); }
+        if (stepsAreTrainingSteps && cl.Get("--steps") is { } steps) { cl.GetLong("--steps", 1); overrides.Add($"training.train_steps={steps}"); }
         if (cl.Get("--dtype") is { } dtype) overrides.Add($"training.dtype={dtype}");
         if (cl.Get("--seed") is { } seed) overrides.Add($"training.seed={seed}");
         if (cl.Get("--batch") is { } batch) overrides.Add($"training.batch_size={batch}");
@@ -125,11 +125,10 @@ public static class Program
             {
                 var cl = new CommandLine(rest, "bench train-step", ["--preset", "--config", "--dtype", "--steps", "--batch", "--threads", "--warmup", "--set"], ["--json", "--profile"]);
                 ConfigureThreads(cl);
-                int steps = (int)(cl.GetLong("--steps", 1) ?? 30);
-                int warmup = (int)(cl.GetLong("--warmup", 0) ?? 5);
-                var clNoSteps = new CommandLine(rest.Where((a, i) => a != "--steps" && (i == 0 || rest[i - 1] != "--steps")).ToArray(),
-                    "bench train-step", ["--preset", "--config", "--dtype", "--batch", "--threads", "--warmup", "--set"], ["--json", "--profile"]);
-                var report = TrainStepBenchmark.Run(ConfigFrom(clNoSteps, "bench train-step"), steps, warmup, cl.Has("--profile"));
+                int steps = (int)(cl.GetLong("--steps", 1) ?? 50);
+                int warmup = (int)(cl.GetLong("--warmup", 0) ?? 20);
+                // Here --steps counts measured steps, not training steps.
+                var report = TrainStepBenchmark.Run(ConfigFrom(cl, "bench train-step", stepsAreTrainingSteps: false), steps, warmup, cl.Has("--profile"));
                 if (cl.Has("--json")) Console.WriteLine(JsonSerializer.Serialize(report, json));
                 else Console.WriteLine($"{report.Preset} {report.Dtype} batch {report.Batch}: median {report.MsPerStepMedian:F2} ms/step " +
                                        $"(min {report.MsPerStepMin:F2}), {report.GflopsAtMedian:F1} GFLOP/s, {report.Threads} threads, " +

@@ -87,7 +87,7 @@ public static unsafe class DepthwiseConv
         if (!gate.IsEmpty) { CheckLen(gate.Length, s.InElements, "gate"); CheckLen(g.Length, s.OutElements, "g"); }
         fixed (T* px = x, pw = wT, pb = bias, py = y, pgate = gate, pg = g)
         {
-            var args = new Args<T>(px, pw, pb, py, pgate, pg, null, null, null, null, s);
+            var args = new Args<T>(px, pw, pb, py, pgate, pg, null, null, null, s);
             ParallelFor.Run(s.Batch, MinBatch(s), in args, &ForwardRange<T>);
         }
     }
@@ -111,7 +111,7 @@ public static unsafe class DepthwiseConv
         partial.Clear();
         fixed (T* px = x, pw = wT, pdo = dOut, pgate = gate, py = y, pdg = dGate, pdx = dx, pp = partial)
         {
-            var args = new Args<T>(px, pw, null, py, pgate, pdg, pdo, pdx, pp, null, s) { AccumulateDx = accumulateDx };
+            var args = new Args<T>(px, pw, null, py, pgate, pdg, pdo, pdx, pp, s) { AccumulateDx = accumulateDx };
             ParallelFor.Run(chunks, 1, in args, &BackwardRange<T>);
         }
         for (int ch = 0; ch < chunks; ch++)
@@ -122,13 +122,14 @@ public static unsafe class DepthwiseConv
         }
     }
 
-    private readonly struct Args<T>(T* x, T* w, T* bias, T* y, T* gate, T* g, T* dOut, T* dx, T* dw, T* unused, Shape s)
+    // Kernel arguments. Forward: x, w, bias, y, gate, g. Backward: x, w, y (conv output), gate, g = dGate,
+    // dOut, dx and dw = the per-chunk partial sums of dw and dbias.
+    private readonly struct Args<T>(T* x, T* w, T* bias, T* y, T* gate, T* g, T* dOut, T* dx, T* dw, Shape s)
         where T : unmanaged
     {
         public readonly T* X = x, W = w, Bias = bias, Y = y, Gate = gate, G = g, DOut = dOut, Dx = dx, Dw = dw;
         public readonly Shape S = s;
         public bool AccumulateDx { get; init; } = true;
-        private readonly T* _unused = unused;
     }
 
     // Channels are processed in blocks of up to 4 SIMD vectors: four independent accumulator chains per tap

@@ -11,8 +11,10 @@ public static class GradientClipping
     {
         double s = 0;
         var g = store.Grads;
-        foreach (var p in store.Parameters)
+        var parameters = store.Parameters;
+        for (int k = 0; k < parameters.Count; k++)      // indexed: foreach over the interface would box an enumerator
         {
+            var p = parameters[k];
             if (!p.Trainable) continue;
             for (int i = p.Offset; i < p.Offset + p.Length; i++) { double x = double.CreateChecked(g[i]); s += x * x; }
         }
