@@ -23,7 +23,7 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
     // Forward caches: zp = [z | p] is [rows, 2d] (in_proj and projection as one GEMM), the others [rows, d].
     private T[] _zp = [], _zc = [], _g = [], _y = [];
     // [W_in; W_p] and [b_in; b_p] stacked, refreshed each forward; the gradient of the stack per backward.
-    private readonly T[] _wCat, _bCat, _dwCat, _dbCat;
+    private readonly T[] _wCat, _wCatT, _bCat, _dwCat, _dbCat;
 
     public BaseConv(ParameterStore<T> store, string name, int d, int lMax, bool causal, bool resid)
     {
@@ -33,7 +33,7 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
         OutProj = new Linear<T>(store, name + ".out_proj", d, d);
         BranchWeights = resid ? store.Add(name + ".branch_weights", [2]) : null;
         Conv = new ShortConvolution<T>(store, name + ".conv.conv", d, lMax, causal, resid);
-        _wCat = new T[2 * d * d]; _bCat = new T[2 * d]; _dwCat = new T[2 * d * d]; _dbCat = new T[2 * d];
+        _wCat = new T[2 * d * d]; _wCatT = new T[2 * d * d]; _bCat = new T[2 * d]; _dwCat = new T[2 * d * d]; _dbCat = new T[2 * d];
     }
 
     public bool Resid { get; }
@@ -59,10 +59,18 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
         Buffers.Ensure(ref _zp, 2 * n); Buffers.Ensure(ref _zc, n); Buffers.Ensure(ref _g, n);
         var zp = _zp.AsSpan(0, (int)(2 * n)); var zc = _zc.AsSpan(0, (int)n); var g = _g.AsSpan(0, (int)n);
         long t0 = StepProfiler.Start();
-        // [z | p] = u [W_in; W_p]ᵀ + [b_in; b_p]: in_proj and projection read u once.
-        _store.Value(InProj.Weight).CopyTo(_wCat); _store.Value(Projection.Weight).CopyTo(_wCat.AsSpan(d * d));
+        // [z | p] = u [W_in; W_p]ᵀ + [b_in; b_p]: in_proj and projection read u once. The stack is kept both
+        // as is (for backward) and transposed, [d, 2d], so the product runs as NN without packing.
+        var wIn = _store.Value(InProj.Weight); var wP = _store.Value(Projection.Weight);
+        wIn.CopyTo(_wCat); wP.CopyTo(_wCat.AsSpan(d * d));
+        for (int o = 0; o < d; o++)
+            for (int i = 0; i < d; i++)
+            {
+                _wCatT[i * 2 * d + o] = wIn[o * d + i];
+                _wCatT[i * 2 * d + d + o] = wP[o * d + i];
+            }
         _store.Value(InProj.Bias!).CopyTo(_bCat); _store.Value(Projection.Bias!).CopyTo(_bCat.AsSpan(d));
-        Gemm.NT<T>(u, _wCat, _bCat, zp, rows, 2 * d, d, accumulate: false);
+        Gemm.NN<T>(u, _wCatT, _bCat, zp, rows, 2 * d, d);
         StepProfiler.Stop("baseconv.fwd.in_proj+projection", t0); t0 = StepProfiler.Start();
         Conv.Forward(zp, zc, zp[d..], g, batch, length, inStride: 2 * d);   // zc = Conv(z) (+ z), g = zc · p
         StepProfiler.Stop("baseconv.fwd.conv", t0); t0 = StepProfiler.Start();

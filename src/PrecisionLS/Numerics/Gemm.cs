@@ -26,6 +26,18 @@ public static unsafe class Gemm
     private const int KC = 256;    // k block: a [KC, tile] slice of b stays in L2, a panel in L1
     private const int MC = 24;     // rows per cache block of a (multiple of MR)
 
+    /// <summary>c[i,j] = bias[j] + Σ_p a[i,p]·b[p,j] (overwrites c). a [m,k], b [k,n], bias [n], c [m,n].</summary>
+    public static void NN<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> bias, Span<T> c, int m, int n, int k)
+        where T : unmanaged, INumber<T>
+    {
+        Check(a, b, c, m, n, k, m * k, k * n);
+        if (bias.Length < n) throw new ArgumentException($"bias holds {bias.Length} values, needs n = {n}", nameof(bias));
+        if (m == 0 || n == 0) return;
+        if (k == 0) { for (int i = 0; i < m; i++) bias[..n].CopyTo(c.Slice(i * n, n)); return; }
+        fixed (T* pa = a, pb = b, pc = c, pbias = bias)
+            Run(pa, k, 1, pb, n, pc, n, m, n, k, false, pbias);
+    }
+
     /// <summary>c[i,j] (+)= Σ_p a[i,p]·b[p,j]. a [m,k], b [k,n], c [m,n].</summary>
     public static void NN<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate)
         where T : unmanaged, INumber<T>
@@ -151,7 +163,7 @@ public static unsafe class Gemm
             Run(pa, k, 1, pb, n, pc, n, m, n, k, accumulate, useBias ? pbias : null);
     }
 
-    /// <summary>Reference for <see cref="NN{T}"/>: the plain triple loop.</summary>
+    /// <summary>Reference for the NN product: the plain triple loop.</summary>
     public static void NNReference<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate) where T : INumber<T>
     {
         for (int i = 0; i < m; i++)

@@ -54,6 +54,20 @@ public class GemmTests
         Compare.Close(r, c, 1e-13, $"NT+bias {m}x{n}x{k}");
     }
 
+    [Theory]
+    [InlineData(13, 33, 17)]
+    [InlineData(672, 128, 64)]
+    [InlineData(5, 3, 2)]
+    public void NN_with_bias_adds_the_bias_row(int m, int n, int k)
+    {
+        var a = Random(m * k, 1); var b = Random(k * n, 2); var bias = Random(n, 3);
+        var c = Random(m * n, 4); var r = new double[m * n];
+        Gemm.NN<double>(a, b, bias, c, m, n, k);
+        Gemm.NNReference<double>(a, b, r, m, n, k, false);
+        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) r[i * n + j] += bias[j];
+        Compare.Close(r, c, 1e-13, $"NN+bias {m}x{n}x{k}");
+    }
+
     [Fact]
     public void Column_sums_match_the_loop()
     {
