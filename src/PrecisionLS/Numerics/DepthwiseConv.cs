@@ -398,8 +398,15 @@ public static unsafe class DepthwiseConv
                     else
                         for (; c < cw; c++) dzt[c] = DOut[o + c];
                 }
-                for (int t = 0; t < L; t++)
-                    for (int c = 0; c < cw; c++) DBias[c0 + c] += dz[t * cw + c];
+                // dbias += Σ_t dz[t]: whole vectors summed down the rows, then the leftover channels.
+                for (int c = 0; c + w <= cw; c += w)
+                {
+                    TV sum = TS.Zero;
+                    for (int t = 0; t < L; t++) sum = TS.Add(sum, TS.Load(dz + t * cw + c));
+                    TS.Store(TS.Add(TS.Load(DBias + c0 + c), sum), DBias + c0 + c);
+                }
+                for (int c = cw / w * w; c < cw; c++)
+                    for (int t = 0; t < L; t++) DBias[c0 + c] += dz[t * cw + c];
                 if (nv > 0)
                 {
                     InputGradient<TS, TV, T>(W + c0, dz, Dx + row0, C, Si, cw, L, K, P, nv, s.Resid, a.AccumulateDx);
