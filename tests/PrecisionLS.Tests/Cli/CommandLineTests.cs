@@ -13,6 +13,31 @@ public class CommandLineTests
         return (code, err.ToString());
     }
 
+    [Fact]
+    public void Train_writes_a_complete_run_directory_and_resume_continues_it()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "pls-cli-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string[] small = ["--set", "training.batch_size=16", "--set", "training.eval_batch_size=32", "--set", "training.eval_every=10",
+                              "--set", "model.n_embd=8", "--out", dir];
+            var (code, error) = Run(["train", "--preset", "explicit-gradient", "--steps", "20", .. small]);
+            Assert.True(code == 0, error);
+            foreach (var f in new[] { "config.yaml", "metrics.jsonl", "metrics.csv", "summary.json", "checkpoints/latest.ckpt", "plots/loss.png", "plots/lr.png" })
+                Assert.True(File.Exists(Path.Combine(dir, f)), $"missing {f}");
+            Assert.Equal(20, PrecisionLS.Training.RunSummary.Load(Path.Combine(dir, "summary.json")).Steps);
+
+            (code, error) = Run("train", "--resume", dir, "--steps", "30");
+            Assert.True(code == 0, error);
+            Assert.Equal(30, PrecisionLS.Training.RunSummary.Load(Path.Combine(dir, "summary.json")).Steps);
+
+            (code, error) = Run("train", "--resume", dir, "--set", "training.seed=3");
+            Assert.Equal(2, code);
+            Assert.Contains("--set cannot change it", error);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
     [Theory]
     [InlineData(new[] { "frobnicate" }, "unknown verb 'frobnicate'")]
     [InlineData(new[] { "train" }, "give --preset NAME")]
