@@ -3,7 +3,7 @@ using PrecisionLS.Training;
 namespace PrecisionLS.Cli;
 
 /// <summary>Shows a training session's progress on the console through <see cref="ProgressDisplay"/>.</summary>
-public sealed class ConsoleObserver(long totalSteps, string runDirectory) : ITrainingObserver, IDisposable
+public sealed class ConsoleObserver(string runDirectory) : ITrainingObserver, IDisposable
 {
     private ProgressDisplay? _display;
 
@@ -22,7 +22,4 @@ public sealed class ConsoleObserver(long totalSteps, string runDirectory) : ITra
         _display?.Complete($"done: {runDirectory}");
         _display?.Dispose();
     }
-
-    /// <summary>Total steps the run aims for.</summary>
-    public long TotalSteps => totalSteps;
 }

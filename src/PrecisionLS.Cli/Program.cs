@@ -103,7 +103,7 @@ public static class Program
         Console.WriteLine($"run {options.RunDirectory}: task {t.Task}, {m.SeqOp} ({m.NLayer} layers, width {m.NEmbd}), " +
                           $"batch {t.BatchSize}, {t.Dtype}, {t.TrainSteps} steps, {WorkerPool.Shared.Threads} threads");
         RunSummary summary;
-        using (var observer = new ConsoleObserver(t.TrainSteps, options.RunDirectory))
+        using (var observer = new ConsoleObserver(options.RunDirectory))
             summary = TrainingSession.Run(options, observer, cancel.Token);
 
         var records = MetricsLog.ReadJsonl(Path.Combine(options.RunDirectory, MetricsLog.JsonlFileName));

@@ -145,9 +145,6 @@ public static class ConfigLoader
     private static IEnumerable<PropertyInfo> Keys<T>() =>
         typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite);
 
-    /// <summary>The accepted keys of a section, for messages and docs.</summary>
-    public static IReadOnlyList<string> AcceptedKeys<T>() => Keys<T>().Select(p => SnakeCase(p.Name)).ToList();
-
     private static T FromDictionary<T>(Dictionary<string, object?> values, string section) where T : new()
     {
         var result = new T();

@@ -74,8 +74,6 @@ public sealed class ParameterStore<T> where T : unmanaged, IFloatingPointIeee754
         _byName.TryGetValue(name, out var p) ? p
         : throw new KeyNotFoundException($"no parameter named '{name}'; the model has: {string.Join(", ", _byName.Keys)}");
 
-    public bool TryGet(string name, out Parameter? p) => _byName.TryGetValue(name, out p);
-
     /// <summary>Sets every gradient to zero (once per step).</summary>
     public void ZeroGrads() => Array.Clear(Grads);
 

@@ -46,7 +46,6 @@ public static unsafe class DepthwiseConv
             if (Si < Channels || So < Channels)
                 throw new ArgumentException($"row strides ({Si}, {So}) must be at least the channel count {Channels}");
         }
-        public long Elements => (long)Batch * Length * Channels;
         /// <summary>Multiply-adds of the taps that touch data (forward).</summary>
         public long MultiplyAdds
         {

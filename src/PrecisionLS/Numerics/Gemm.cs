@@ -23,7 +23,7 @@ public static unsafe class Gemm
 {
     private const int MR = 6;      // rows per register tile
     private const int NRV = 4;     // vectors per register tile
-    private const int KC = 256;    // k block: a [KC, tile] slice of b stays in L2, a panel in L1
+    private const int KC = 256;    // k block: a [KC, tile] slice of b stays in L1/L2 across the row tiles
     private const int MC = 24;     // rows per cache block of a (multiple of MR)
 
     /// <summary>c[i,j] = bias[j] + Σ_p a[i,p]·b[p,j] (overwrites c). a [m,k], b [k,n], bias [n], c [m,n].</summary>
@@ -229,9 +229,6 @@ public static unsafe class Gemm
         for (; p < len; p++) s += a[p] * b[p];
         return s;
     }
-
-    /// <summary>Multiply-adds of one product (m·n·k); 2x this is the flop count.</summary>
-    public static long MultiplyAdds(int m, int n, int k) => (long)m * n * k;
 
     internal static int VectorWidth<T>() where T : unmanaged =>
         SimdInfo.Use512<T>() ? Vector512<T>.Count : SimdInfo.Use256<T>() ? Vector256<T>.Count : int.MaxValue;
