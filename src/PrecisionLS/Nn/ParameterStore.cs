@@ -74,6 +74,17 @@ public sealed class ParameterStore<T> where T : unmanaged, IFloatingPointIeee754
         _byName.TryGetValue(name, out var p) ? p
         : throw new KeyNotFoundException($"no parameter named '{name}'; the model has: {string.Join(", ", _byName.Keys)}");
 
+    /// <summary>
+    /// Makes <paramref name="grads"/> (same layout, <see cref="Size"/> values) the gradient array that backward
+    /// writes to: lets one model replica produce the gradients of several batch groups into separate arrays.
+    /// </summary>
+    internal void BindGradients(T[] grads)
+    {
+        if (!IsAllocated) throw new InvalidOperationException("the store is not allocated yet");
+        if (grads.Length != _size) throw new ArgumentException($"gradient array holds {grads.Length} values, the store has {_size}", nameof(grads));
+        Grads = grads;
+    }
+
     /// <summary>Sets every gradient to zero (once per step).</summary>
     public void ZeroGrads() => Array.Clear(Grads);
 

@@ -84,17 +84,20 @@ public static unsafe class DepthwiseConv
         CheckLen(wT.Length, (long)s.Kernel * s.Channels, "wT");
         if (!bias.IsEmpty) CheckLen(bias.Length, s.Channels, "bias");
         if (!gate.IsEmpty) { CheckLen(gate.Length, s.InElements, "gate"); CheckLen(g.Length, s.OutElements, "g"); }
-        fixed (T* px = x, pw = wT, pb = bias, py = y, pgate = gate, pg = g)
+        if (s.Batch == 0 || s.Length == 0 || s.Channels == 0) return;
+        Span<T> taps = Scratch<T>.Get(PaddedRows(s.Length) * s.Channels, slot: 4);
+        PadTaps(wT, taps, s, transpose: false);
+        fixed (T* px = x, pt = taps, pb = bias, py = y, pgate = gate, pg = g)
         {
-            var args = new Args<T>(px, pw, pb, py, pgate, pg, null, null, null, s);
-            ParallelFor.Run(s.Batch, MinBatch(s), in args, &ForwardRange<T>);
+            var args = new ConvArgs<T>(px, pt, pb, py, pgate, pg, null, null, null, s);
+            ParallelFor.Run((s.Batch + TileB - 1) / TileB, MinTiles(s), in args, &ForwardRange<T>);
         }
     }
 
     /// <summary>
     /// Backward of <see cref="Forward"/>. With a gate, dOut is dg and the conv's output gradient is dg·gate;
     /// dGate (overwritten) receives dg·y where y is the forward's conv output. Without a gate, dOut is dy.
-    /// Accumulates dx += ..., dwT += ..., dbias += ... (dbias may be empty).
+    /// Accumulates dx += ... (overwrites when accumulateDx is false), dwT += ..., dbias += ... (dbias may be empty).
     /// </summary>
     public static void Backward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> wT, ReadOnlySpan<T> dOut,
         ReadOnlySpan<T> gate, ReadOnlySpan<T> y, Span<T> dGate,
@@ -103,14 +106,18 @@ public static unsafe class DepthwiseConv
         s.Validate();
         CheckLen(x.Length, s.InElements, "x"); CheckLen(dOut.Length, s.OutElements, "dOut"); CheckLen(dx.Length, s.InElements, "dx");
         CheckLen(dwT.Length, (long)s.Kernel * s.Channels, "dwT");
+        if (!dbias.IsEmpty) CheckLen(dbias.Length, s.Channels, "dbias");
         if (!gate.IsEmpty) { CheckLen(gate.Length, s.InElements, "gate"); CheckLen(y.Length, s.OutElements, "y"); CheckLen(dGate.Length, s.InElements, "dGate"); }
+        if (s.Batch == 0 || s.Length == 0 || s.Channels == 0) return;
         int chunks = ChunksFor(s.Batch);
         int kc = s.Kernel * s.Channels, partialSize = kc + s.Channels;
         Span<T> partial = Scratch<T>.Get(chunks * partialSize, slot: 2);
         partial.Clear();
-        fixed (T* px = x, pw = wT, pdo = dOut, pgate = gate, py = y, pdg = dGate, pdx = dx, pp = partial)
+        Span<T> taps = Scratch<T>.Get(PaddedRows(s.Length) * s.Channels, slot: 4);
+        PadTaps(wT, taps, s, transpose: true);
+        fixed (T* px = x, pt = taps, pdo = dOut, pgate = gate, py = y, pdg = dGate, pdx = dx, pp = partial)
         {
-            var args = new Args<T>(px, pw, null, py, pgate, pdg, pdo, pdx, pp, s) { AccumulateDx = accumulateDx };
+            var args = new ConvArgs<T>(px, pt, null, py, pgate, pdg, pdo, pdx, pp, s) { AccumulateDx = accumulateDx };
             ParallelFor.Run(chunks, 1, in args, &BackwardRange<T>);
         }
         for (int ch = 0; ch < chunks; ch++)
@@ -121,23 +128,17 @@ public static unsafe class DepthwiseConv
         }
     }
 
-    // Kernel arguments. Forward: x, w, bias, y, gate, g. Backward: x, w, y (conv output), gate, g = dGate,
-    // dOut, dx and dw = the per-chunk partial sums of dw and dbias.
-    private readonly struct Args<T>(T* x, T* w, T* bias, T* y, T* gate, T* g, T* dOut, T* dx, T* dw, Shape s)
+    // Kernel arguments. Forward: x, taps, bias, y, gate, g. Backward: x, transposed taps, y (conv output), gate,
+    // g = dGate, dOut, dx and dw = the per-chunk partial sums of dw and dbias.
+    private readonly struct ConvArgs<T>(T* x, T* taps, T* bias, T* y, T* gate, T* g, T* dOut, T* dx, T* dw, Shape s)
         where T : unmanaged
     {
-        public readonly T* X = x, W = w, Bias = bias, Y = y, Gate = gate, G = g, DOut = dOut, Dx = dx, Dw = dw;
+        public readonly T* X = x, Taps = taps, Bias = bias, Y = y, Gate = gate, G = g, DOut = dOut, Dx = dx, Dw = dw;
         public readonly Shape S = s;
         public bool AccumulateDx { get; init; } = true;
     }
 
-    // Channels are processed in blocks of up to 4 SIMD vectors: four independent accumulator chains per tap
-    // loop, so the loops are bound by loads rather than by the latency of one running sum.
-    private const int BlockVectors = 4;
-
-    private static int Width<T>() where T : unmanaged => Gemm.VectorWidth<T>() == int.MaxValue ? 1 : Gemm.VectorWidth<T>();
-    private static int BlockChannels<T>() where T : unmanaged => Width<T>() == 1 ? 8 : BlockVectors * Width<T>();
-    private static int MinBatch(Shape s) => (int)Math.Max(1, 20_000 / Math.Max(1, (long)s.Length * s.Kernel * s.Channels));
+    private static int MinTiles(Shape s) => (int)Math.Max(1, 20_000 / Math.Max(1, (long)TileB * s.Length * s.Kernel * s.Channels));
 
     // Backward splits the batch into this many fixed chunks, each with its own dw/dbias partial sums added in
     // chunk order afterwards: the sums do not depend on the thread count.
@@ -148,110 +149,216 @@ public static unsafe class DepthwiseConv
         if (have < need) throw new ArgumentException($"{name} holds {have} values, the convolution needs {need}", name);
     }
 
-    // Work is split by batch entry (rows are contiguous, so each worker streams its own memory).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardRange<T>(in Args<T> a, int b0, int b1) where T : unmanaged, INumber<T>
+    // ---- The register tile ----------------------------------------------------------------------------------
+    // The forward (y from x) and the input gradient (dx from dz) are both
+    //     out[b, t] = Σ_s taps[s - t] · in[b, s]      (per channel)
+    // with taps[d] = w[d + pad] forward and w[pad - d] for the gradient (the transposed Toeplitz matrix). A tile of
+    // 4 batch entries × 6 tokens × one SIMD vector of channels keeps 24 sums in registers; each step over s loads
+    // 4 inputs and 6 taps for 24 FMAs, where a tap-by-tap loop loads two values per FMA. Taps are stored padded
+    // with zeros so a tile runs every (s, t) pair of its range without bounds checks; tokens and entries past the
+    // end are computed on clamped inputs and not stored.
+
+    private const int TileB = 4, TileT = 6;
+    private const int TapLead = TileT - 1;   // zero rows in front: phantom tokens t up to L - 1 + TapLead
+
+    // Padded tap rows: row q = (s - t) + (L - 1) + TapLead for s, t in [0, L) plus the phantom tokens.
+    private static int PaddedRows(int length) => 2 * length - 1 + TapLead;
+
+    private static void PadTaps<T>(ReadOnlySpan<T> wT, Span<T> taps, Shape s, bool transpose) where T : unmanaged
     {
-        if (SimdInfo.Use512<T>()) ForwardBlocks<Simd512<T>, Vector512<T>, T>(a, b0, b1);
-        else if (SimdInfo.Use256<T>()) ForwardBlocks<Simd256<T>, Vector256<T>, T>(a, b0, b1);
-        else ForwardScalar(a, b0, b1, 0, a.S.Channels);
+        int C = s.Channels, L = s.Length;
+        taps.Clear();
+        for (int q = 0; q < PaddedRows(L); q++)
+        {
+            int d = q - TapLead - (L - 1);                 // s - t
+            int j = transpose ? s.Pad - d : d + s.Pad;     // the tap that pairs in[s] with out[t]
+            if (j >= 0 && j < s.Kernel) wT.Slice(j * C, C).CopyTo(taps.Slice(q * C, C));
+        }
     }
 
+    // What a tile reads and writes: in rows InRow apart, out rows OutRow apart (entries L rows apart), taps
+    // [PaddedRows, C]. Epilogue per value: + bias, + in[b, t] (resid), + out (accumulate); g = value·gate.
+    private readonly struct TileArgs<T>(T* input, nint inRow, T* taps, T* output, nint outRow, T* bias, bool resid, bool accumulate,
+        T* gate, nint gateRow, T* g, int length, int channels, int dMin, int dMax) where T : unmanaged
+    {
+        public readonly T* In = input, Taps = taps, Out = output, Bias = bias, Gate = gate, G = g;
+        public readonly nint InRow = inRow, OutRow = outRow, GateRow = gateRow;
+        public readonly bool Resid = resid, Accumulate = accumulate;
+        public readonly int L = length, C = channels, DMin = dMin, DMax = dMax;
+    }
+
+    // All channels of entries [bBase, bBase + 4) ∩ [.., bEnd): whole SIMD vectors, then single channels.
+    private static void TileChannels<T>(in TileArgs<T> a, int bBase, int bEnd) where T : unmanaged, INumber<T>
+    {
+        int c = 0;
+        if (SimdInfo.Use512<T>()) for (; c + Vector512<T>.Count <= a.C; c += Vector512<T>.Count) Tile<Simd512<T>, Vector512<T>, T>(a, bBase, bEnd, c);
+        else if (SimdInfo.Use256<T>()) for (; c + Vector256<T>.Count <= a.C; c += Vector256<T>.Count) Tile<Simd256<T>, Vector256<T>, T>(a, bBase, bEnd, c);
+        for (; c < a.C; c++) Tile<NoSimd<T>, T, T>(a, bBase, bEnd, c);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<TS, TV, T>(in TileArgs<T> a, int bBase, int bEnd, int c)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : unmanaged where T : unmanaged, INumber<T>
+    {
+        int L = a.L;
+        nint C = a.C, inRow = a.InRow, entry = L * inRow;
+        T* in0 = a.In + bBase * entry + c;
+        T* in1 = bBase + 1 < bEnd ? in0 + entry : in0;     // clamped: phantom entries reread the last real one
+        T* in2 = bBase + 2 < bEnd ? in1 + entry : in1;
+        T* in3 = bBase + 3 < bEnd ? in2 + entry : in2;
+        TV* acc = stackalloc TV[TileB * TileT];
+        for (int t0 = 0; t0 < L; t0 += TileT)
+        {
+            int tLast = Math.Min(t0 + TileT - 1, L - 1);
+            int sLo = Math.Max(0, t0 + a.DMin), sHi = Math.Min(L - 1, tLast + a.DMax);
+            TV a00 = TS.Zero, a01 = TS.Zero, a02 = TS.Zero, a03 = TS.Zero, a04 = TS.Zero, a05 = TS.Zero;
+            TV a10 = TS.Zero, a11 = TS.Zero, a12 = TS.Zero, a13 = TS.Zero, a14 = TS.Zero, a15 = TS.Zero;
+            TV a20 = TS.Zero, a21 = TS.Zero, a22 = TS.Zero, a23 = TS.Zero, a24 = TS.Zero, a25 = TS.Zero;
+            TV a30 = TS.Zero, a31 = TS.Zero, a32 = TS.Zero, a33 = TS.Zero, a34 = TS.Zero, a35 = TS.Zero;
+            T* w = a.Taps + (nint)(sLo - t0 + L - 1 + TapLead) * C + c;   // the tap pairing s with t0; t0 + i is i rows back
+            nint off = sLo * inRow;
+            for (int s = sLo; s <= sHi; s++, w += C, off += inRow)
+            {
+                TV x0 = TS.Load(in0 + off), x1 = TS.Load(in1 + off), x2 = TS.Load(in2 + off), x3 = TS.Load(in3 + off);
+                T* wt = w;
+                TV k0 = TS.Load(wt);
+                a00 = TS.Fma(k0, x0, a00); a10 = TS.Fma(k0, x1, a10); a20 = TS.Fma(k0, x2, a20); a30 = TS.Fma(k0, x3, a30);
+                wt -= C; TV k1 = TS.Load(wt);
+                a01 = TS.Fma(k1, x0, a01); a11 = TS.Fma(k1, x1, a11); a21 = TS.Fma(k1, x2, a21); a31 = TS.Fma(k1, x3, a31);
+                wt -= C; TV k2 = TS.Load(wt);
+                a02 = TS.Fma(k2, x0, a02); a12 = TS.Fma(k2, x1, a12); a22 = TS.Fma(k2, x2, a22); a32 = TS.Fma(k2, x3, a32);
+                wt -= C; TV k3 = TS.Load(wt);
+                a03 = TS.Fma(k3, x0, a03); a13 = TS.Fma(k3, x1, a13); a23 = TS.Fma(k3, x2, a23); a33 = TS.Fma(k3, x3, a33);
+                wt -= C; TV k4 = TS.Load(wt);
+                a04 = TS.Fma(k4, x0, a04); a14 = TS.Fma(k4, x1, a14); a24 = TS.Fma(k4, x2, a24); a34 = TS.Fma(k4, x3, a34);
+                wt -= C; TV k5 = TS.Load(wt);
+                a05 = TS.Fma(k5, x0, a05); a15 = TS.Fma(k5, x1, a15); a25 = TS.Fma(k5, x2, a25); a35 = TS.Fma(k5, x3, a35);
+            }
+            acc[0] = a00; acc[1] = a01; acc[2] = a02; acc[3] = a03; acc[4] = a04; acc[5] = a05;
+            acc[6] = a10; acc[7] = a11; acc[8] = a12; acc[9] = a13; acc[10] = a14; acc[11] = a15;
+            acc[12] = a20; acc[13] = a21; acc[14] = a22; acc[15] = a23; acc[16] = a24; acc[17] = a25;
+            acc[18] = a30; acc[19] = a31; acc[20] = a32; acc[21] = a33; acc[22] = a34; acc[23] = a35;
+            Epilogue<TS, TV, T>(a, acc, bBase, bEnd, t0, c);
+        }
+    }
+
+    // Stores a finished tile acc[bi·TileT + ti] for the entries and tokens that exist: + bias, + in (resid),
+    // + out (accumulate), then g = value·gate. A loop over the tile (rather than 24 inlined copies) keeps the code
+    // small and the options in registers.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Epilogue<TS, TV, T>(in TileArgs<T> a, TV* acc, int bBase, int bEnd, int t0, int c)
+        where TS : struct, ISimdVector<TS, TV, T> where TV : unmanaged where T : unmanaged, INumber<T>
+    {
+        int nb = Math.Min(TileB, bEnd - bBase), nt = Math.Min(TileT, a.L - t0);
+        bool hasBias = a.Bias != null, resid = a.Resid, accumulate = a.Accumulate, gated = a.Gate != null;
+        TV bias = hasBias ? TS.Load(a.Bias + c) : TS.Zero;
+        nint inRow = a.InRow, outRow = a.OutRow, gateRow = a.GateRow;
+        for (int bi = 0; bi < nb; bi++)
+        {
+            nint row = (nint)(bBase + bi) * a.L + t0;
+            T* o = a.Out + row * outRow + c, x = a.In + row * inRow + c;
+            T* gate = gated ? a.Gate + row * gateRow + c : null, g = gated ? a.G + row * outRow + c : null;
+            TV* v = acc + bi * TileT;
+            for (int ti = 0; ti < nt; ti++, o += outRow, x += inRow)
+            {
+                TV value = v[ti];
+                if (hasBias) value = TS.Add(value, bias);
+                if (resid) value = TS.Add(value, TS.Load(x));
+                if (accumulate) value = TS.Add(TS.Load(o), value);
+                TS.Store(value, o);
+                if (gated) { TS.Store(TS.Multiply(value, TS.Load(gate)), g); gate += gateRow; g += outRow; }
+            }
+        }
+    }
+
+    // Forward over batch tiles [tile0, tile1).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardBlocks<TS, TV, T>(in Args<T> a, int b0, int b1)
-        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    private static void ForwardRange<T>(in ConvArgs<T> a, int tile0, int tile1) where T : unmanaged, INumber<T>
     {
         Shape s = a.S;
-        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, w = TS.Count, Si = s.Si, So = s.So;
-        T* X = a.X, W = a.W, Bias = a.Bias, Y = a.Y, Gate = a.Gate, G = a.G;
-        int cEnd = C;
-        for (int c0 = 0; c0 < cEnd; c0 += BlockVectors * w)
-        {
-            int nv = Math.Min(BlockVectors, (cEnd - c0) / w);
-            if (nv > 0)
-                for (int b = b0; b < b1; b++)
-                {
-                    T* xb = X + (long)b * L * Si + c0, yb = Y + (long)b * L * So + c0;
-                    for (int t = 0; t < L; t++)
-                    {
-                        int jMin = Math.Max(0, P - t), jMax = Math.Min(K - 1, L - 1 + P - t);
-                        TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
-                        if (Bias != null)
-                        {
-                            a0 = TS.Load(Bias + c0);
-                            if (nv > 1) a1 = TS.Load(Bias + c0 + w);
-                            if (nv > 2) a2 = TS.Load(Bias + c0 + 2 * w);
-                            if (nv > 3) a3 = TS.Load(Bias + c0 + 3 * w);
-                        }
-                        TapSum<TS, TV, T>(W + (long)jMin * C + c0, xb + (long)(t + jMin - P) * Si, C, Si, jMax - jMin + 1, nv, w,
-                            ref a0, ref a1, ref a2, ref a3);
-                        T* xt = xb + (long)t * Si, yt = yb + (long)t * So;
-                        if (s.Resid)
-                        {
-                            a0 = TS.Add(a0, TS.Load(xt));
-                            if (nv > 1) a1 = TS.Add(a1, TS.Load(xt + w));
-                            if (nv > 2) a2 = TS.Add(a2, TS.Load(xt + 2 * w));
-                            if (nv > 3) a3 = TS.Add(a3, TS.Load(xt + 3 * w));
-                        }
-                        TS.Store(a0, yt);
-                        if (nv > 1) TS.Store(a1, yt + w);
-                        if (nv > 2) TS.Store(a2, yt + 2 * w);
-                        if (nv > 3) TS.Store(a3, yt + 3 * w);
-                        if (Gate != null)
-                        {
-                            T* gi = Gate + (long)b * L * Si + (long)t * Si + c0;
-                            T* go = G + (long)b * L * So + (long)t * So + c0;
-                            TS.Store(TS.Multiply(a0, TS.Load(gi)), go);
-                            if (nv > 1) TS.Store(TS.Multiply(a1, TS.Load(gi + w)), go + w);
-                            if (nv > 2) TS.Store(TS.Multiply(a2, TS.Load(gi + 2 * w)), go + 2 * w);
-                            if (nv > 3) TS.Store(TS.Multiply(a3, TS.Load(gi + 3 * w)), go + 3 * w);
-                        }
-                    }
-                }
-            // Channels left over after whole vectors.
-            int cs = c0 + nv * w, ce = Math.Min(cEnd, c0 + BlockVectors * w);
-            if (cs < ce) ForwardScalar(a, b0, b1, cs, ce);
-        }
+        var tile = new TileArgs<T>(a.X, s.Si, a.Taps, a.Y, s.So, a.Bias, s.Resid, accumulate: false,
+            a.Gate, s.Si, a.G, s.Length, s.Channels, dMin: -s.Pad, dMax: s.Kernel - 1 - s.Pad);
+        for (int t = tile0; t < tile1; t++) TileChannels(tile, t * TileB, s.Batch);
     }
 
-    // dx[u] += Σ_j w[j]·dz[u - j + pad] (+ dz[u] when resid), for one batch entry and one channel block.
-    // Separate small methods keep the loop variables in registers (one large method spilled them to the stack).
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void InputGradient<TS, TV, T>(T* W, T* dz, T* dx, int C, int ldx, int cw, int L, int K, int P, int nv, bool resid, bool accumulate)
-        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+    // Backward of the fixed chunks [ch0, ch1): for each chunk's entries, dz = dOut·gate (or dOut) into a
+    // contiguous scratch [entries·L, C] (and dGate = dOut·y), then dbias, dx by the tile and dw.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardRange<T>(in ConvArgs<T> a, int ch0, int ch1) where T : unmanaged, INumber<T>
     {
-        nint w = TS.Count;
-        for (int u = 0; u < L; u++)
+        Shape s = a.S;
+        int chunks = ChunksFor(s.Batch), L = s.Length, C = s.Channels, K = s.Kernel;
+        for (int ch = ch0; ch < ch1; ch++)
         {
-            int jMin = Math.Max(0, u + P - (L - 1)), jMax = Math.Min(K - 1, u + P);
-            TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
-            if (resid)
+            int b0 = (int)((long)s.Batch * ch / chunks), b1 = (int)((long)s.Batch * (ch + 1) / chunks);
+            int rows = (b1 - b0) * L;
+            T* dw = a.Dw + (long)ch * (K * C + C);
+            T* db = dw + K * C;
+            Span<T> dzSpan = Scratch<T>.Get(rows * C, slot: 1);
+            fixed (T* dz = dzSpan)
             {
-                T* dzu = dz + u * cw;
-                a0 = TS.Load(dzu);
-                if (nv > 1) a1 = TS.Load(dzu + w);
-                if (nv > 2) a2 = TS.Load(dzu + 2 * w);
-                if (nv > 3) a3 = TS.Load(dzu + 3 * w);
+                GateGradient(a, b0 * L, rows, dz);
+                ColumnSums(dz, rows, C, db);
+                // dx[s] = Σ_t w[s - t + pad]·dz[t] (+ dz[s]): the tile with transposed taps, in = dz, out = dx.
+                var tile = new TileArgs<T>(dz, C, a.Taps, a.Dx + (long)b0 * L * s.Si, s.Si, null, s.Resid, a.AccumulateDx,
+                    null, 0, null, L, C, dMin: s.Pad - (K - 1), dMax: s.Pad);
+                for (int bb = 0; bb < b1 - b0; bb += TileB) TileChannels(tile, bb, b1 - b0);
+                for (int b = b0; b < b1; b++)
+                    WeightGradientAllChannels(dz + (long)(b - b0) * L * C, a.X + (long)b * L * s.Si, dw, s);
             }
-            // taps j = jMin..jMax pair w[j] with dz[u - j + pad]: w walks forward, dz backward
-            TapSum<TS, TV, T>(W + (long)jMin * C, dz + (u - jMin + P) * cw, C, -cw, jMax - jMin + 1, nv, w,
-                ref a0, ref a1, ref a2, ref a3);
-            T* dxu = dx + (long)u * ldx;
-            if (accumulate)
-            {
-                a0 = TS.Add(TS.Load(dxu), a0);
-                if (nv > 1) a1 = TS.Add(TS.Load(dxu + w), a1);
-                if (nv > 2) a2 = TS.Add(TS.Load(dxu + 2 * w), a2);
-                if (nv > 3) a3 = TS.Add(TS.Load(dxu + 3 * w), a3);
-            }
-            TS.Store(a0, dxu);
-            if (nv > 1) TS.Store(a1, dxu + w);
-            if (nv > 2) TS.Store(a2, dxu + 2 * w);
-            if (nv > 3) TS.Store(a3, dxu + 3 * w);
         }
     }
 
-    // dw[j] += Σ_t dz[t]·x[t + j - pad], for one batch entry and one channel block.
+    // dz = dOut·gate and dGate = dOut·y (gated), or dz = dOut, for rows [row0, row0 + rows).
+    private static void GateGradient<T>(in ConvArgs<T> a, long row0, int rows, T* dz) where T : unmanaged, INumber<T>
+    {
+        Shape s = a.S;
+        int C = s.Channels, Si = s.Si, So = s.So;
+        for (int r = 0; r < rows; r++)
+        {
+            long o = (row0 + r) * So, oi = (row0 + r) * Si;
+            T* dzr = dz + (long)r * C;
+            if (a.Gate == null) { new ReadOnlySpan<T>(a.DOut + o, C).CopyTo(new Span<T>(dzr, C)); continue; }
+            var d = new ReadOnlySpan<T>(a.DOut + o, C);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(d, new ReadOnlySpan<T>(a.Y + o, C), new Span<T>(a.G + oi, C));
+            System.Numerics.Tensors.TensorPrimitives.Multiply(d, new ReadOnlySpan<T>(a.Gate + oi, C), new Span<T>(dzr, C));
+        }
+    }
+
+    // sums[c] += Σ_r m[r, c] (rows in order).
+    private static void ColumnSums<T>(T* m, int rows, int cols, T* sums) where T : unmanaged, INumber<T>
+    {
+        for (int r = 0; r < rows; r++)
+            System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<T>(sums, cols), new ReadOnlySpan<T>(m + (long)r * cols, cols), new Span<T>(sums, cols));
+    }
+
+    // dw[j] += Σ_t dz[t]·x[t + j - pad] for one batch entry (dz rows C apart, x rows Si apart), all channels.
+    private static void WeightGradientAllChannels<T>(T* dz, T* x, T* dw, Shape s) where T : unmanaged, INumber<T>
+    {
+        int C = s.Channels, c = 0;
+        if (SimdInfo.Use512<T>())
+        {
+            int w = Vector512<T>.Count, whole = C / w * w;
+            for (; c < whole; c += BlockVectors * w)
+                WeightGradient<Simd512<T>, Vector512<T>, T>(dz + c, x + c, dw + c, C, s.Si, C, s.Length, s.Kernel, s.Pad, Math.Min(BlockVectors, (whole - c) / w));
+            c = whole;
+        }
+        else if (SimdInfo.Use256<T>())
+        {
+            int w = Vector256<T>.Count, whole = C / w * w;
+            for (; c < whole; c += BlockVectors * w)
+                WeightGradient<Simd256<T>, Vector256<T>, T>(dz + c, x + c, dw + c, C, s.Si, C, s.Length, s.Kernel, s.Pad, Math.Min(BlockVectors, (whole - c) / w));
+            c = whole;
+        }
+        for (; c < C; c++)
+            WeightGradient<NoSimd<T>, T, T>(dz + c, x + c, dw + c, C, s.Si, C, s.Length, s.Kernel, s.Pad, 1);
+    }
+
+    // Channels are processed in blocks of up to 4 SIMD vectors: four independent accumulator chains per tap
+    // loop, so the loops are bound by loads rather than by the latency of one running sum.
+    private const int BlockVectors = 4;
+
+    // dw[j] += Σ_t dz[t]·x[t + j - pad], for one batch entry and one channel block of nv vectors.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WeightGradient<TS, TV, T>(T* dz, T* x, T* dw, int C, int ldx, int cw, int L, int K, int P, int nv)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
@@ -318,119 +425,6 @@ public static unsafe class DepthwiseConv
             }
         }
         a0 = s0; a1 = s1; a2 = s2; a3 = s3;
-    }
-
-    private static void ForwardScalar<T>(in Args<T> a, int b0, int b1, int c0, int c1) where T : unmanaged, INumber<T>
-    {
-        Shape s = a.S;
-        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, Si = s.Si, So = s.So;
-        for (int b = b0; b < b1; b++)
-        {
-            long in0 = (long)b * L * Si, out0 = (long)b * L * So;
-            for (int t = 0; t < L; t++)
-            {
-                int jMin = Math.Max(0, P - t), jMax = Math.Min(K - 1, L - 1 + P - t);
-                for (int c = c0; c < c1; c++)
-                {
-                    T acc = a.Bias != null ? a.Bias[c] : T.Zero;
-                    for (int j = jMin; j <= jMax; j++) acc += a.W[(long)j * C + c] * a.X[in0 + (long)(t + j - P) * Si + c];
-                    if (s.Resid) acc += a.X[in0 + (long)t * Si + c];
-                    long o = out0 + (long)t * So + c;
-                    a.Y[o] = acc;
-                    if (a.Gate != null) a.G[o] = acc * a.Gate[in0 + (long)t * Si + c];
-                }
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BackwardRange<T>(in Args<T> a, int ch0, int ch1) where T : unmanaged, INumber<T>
-    {
-        int chunks = ChunksFor(a.S.Batch);
-        for (int ch = ch0; ch < ch1; ch++)
-        {
-            int b0 = (int)((long)a.S.Batch * ch / chunks), b1 = (int)((long)a.S.Batch * (ch + 1) / chunks);
-            T* dw = a.Dw + (long)ch * (a.S.Kernel * a.S.Channels + a.S.Channels);
-            T* db = dw + a.S.Kernel * a.S.Channels;
-            for (int c0 = 0; c0 < a.S.Channels; c0 += BlockChannels<T>())
-            {
-                int c1 = Math.Min(a.S.Channels, c0 + BlockChannels<T>());
-                if (SimdInfo.Use512<T>()) BackwardBlock<Simd512<T>, Vector512<T>, T>(a, b0, b1, c0, c1, dw, db);
-                else if (SimdInfo.Use256<T>()) BackwardBlock<Simd256<T>, Vector256<T>, T>(a, b0, b1, c0, c1, dw, db);
-                else BackwardBlock<NoSimd<T>, T, T>(a, b0, b1, c0, c1, dw, db);
-            }
-        }
-    }
-
-    // Batch entries [b0, b1), channels [c0, c1): for each entry, dz = dOut·gate (or dOut) into a [L, block]
-    // scratch, then dx, and the chunk's partial dw ([K, C]) and dbias ([C]).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BackwardBlock<TS, TV, T>(in Args<T> a, int b0, int b1, int c0, int c1, T* Dw, T* DBias)
-        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
-    {
-        Shape s = a.S;
-        int C = s.Channels, L = s.Length, K = s.Kernel, P = s.Pad, w = TS.Count, Si = s.Si, So = s.So;
-        int cw = c1 - c0, nv = Math.Min(BlockVectors, cw / w);
-        int cv = nv * w;                     // channels handled with vectors; the rest scalar
-        Span<T> dzSpan = Scratch<T>.Get(L * cw, slot: 1);
-        fixed (T* dz = dzSpan)
-        {
-            T* X = a.X, W = a.W, DOut = a.DOut, Gate = a.Gate, Y = a.Y, DGate = a.G, Dx = a.Dx;
-            for (int b = b0; b < b1; b++)
-            {
-                long row0 = (long)b * L * Si + c0, out0 = (long)b * L * So + c0;
-                for (int t = 0; t < L; t++)
-                {
-                    long o = out0 + (long)t * So, oi = row0 + (long)t * Si;
-                    T* dzt = dz + t * cw;
-                    int c = 0;
-                    if (Gate != null)
-                    {
-                        for (; c + w <= cw; c += w)
-                        {
-                            TV d = TS.Load(DOut + o + c);
-                            TS.Store(TS.Multiply(d, TS.Load(Y + o + c)), DGate + oi + c);
-                            TS.Store(TS.Multiply(d, TS.Load(Gate + oi + c)), dzt + c);
-                        }
-                        for (; c < cw; c++) { T d = DOut[o + c]; DGate[oi + c] = d * Y[o + c]; dzt[c] = d * Gate[oi + c]; }
-                    }
-                    else
-                        for (; c < cw; c++) dzt[c] = DOut[o + c];
-                }
-                // dbias += Σ_t dz[t]: whole vectors summed down the rows, then the leftover channels.
-                for (int c = 0; c + w <= cw; c += w)
-                {
-                    TV sum = TS.Zero;
-                    for (int t = 0; t < L; t++) sum = TS.Add(sum, TS.Load(dz + t * cw + c));
-                    TS.Store(TS.Add(TS.Load(DBias + c0 + c), sum), DBias + c0 + c);
-                }
-                for (int c = cw / w * w; c < cw; c++)
-                    for (int t = 0; t < L; t++) DBias[c0 + c] += dz[t * cw + c];
-                if (nv > 0)
-                {
-                    InputGradient<TS, TV, T>(W + c0, dz, Dx + row0, C, Si, cw, L, K, P, nv, s.Resid, a.AccumulateDx);
-                    WeightGradient<TS, TV, T>(dz, X + row0, Dw + c0, C, Si, cw, L, K, P, nv);
-                }
-                // Scalar channels [cv, cw) of this block.
-                for (int c = cv; c < cw; c++)
-                {
-                    for (int u = 0; u < L; u++)
-                    {
-                        T acc = s.Resid ? dz[u * cw + c] : T.Zero;
-                        int jMin = Math.Max(0, u + P - (L - 1)), jMax = Math.Min(K - 1, u + P);
-                        for (int j = jMin; j <= jMax; j++) acc += W[(long)j * C + c0 + c] * dz[(u - j + P) * cw + c];
-                        Dx[row0 + (long)u * Si + c] = a.AccumulateDx ? Dx[row0 + (long)u * Si + c] + acc : acc;
-                    }
-                    for (int j = 0; j < K; j++)
-                    {
-                        int tMin = Math.Max(0, P - j), tMax = Math.Min(L - 1, L - 1 + P - j);
-                        T acc = T.Zero;
-                        for (int t = tMin; t <= tMax; t++) acc += dz[t * cw + c] * X[row0 + (long)(t + j - P) * Si + c];
-                        Dw[(long)j * C + c0 + c] += acc;
-                    }
-                }
-            }
-        }
     }
 
     /// <summary>Reference forward: the formula as a plain loop (no gate, no threads), for tests.</summary>

@@ -472,7 +472,7 @@ internal static class Scratch<T>
     /// <summary>A span of at least <paramref name="length"/> elements (contents undefined).</summary>
     public static Span<T> Get(int length, int slot = 0)
     {
-        var buffers = _buffers ??= new T[]?[4];
+        var buffers = _buffers ??= new T[]?[6];
         ref var buffer = ref buffers[slot];
         if (buffer is null || buffer.Length < length) buffer = new T[Math.Max(length, 1024)];
         return buffer.AsSpan(0, length);

@@ -145,13 +145,15 @@ public sealed class ExplicitGradientTask<T> : ITask<T> where T : unmanaged, IFlo
     /// mse = mean over the B·R·D read values of (out[:, :, :D] - target)², R = ReadPositions.Length (REFERENCE §1,
     /// training metric). d mse / d out = 2 (out - target) / (B·R·D) on channels &lt; D, 0 on any channel &gt;= D.
     /// </remarks>
-    public double Loss(ReadOnlySpan<T> readOutput, ReadOnlySpan<T> target, int batch, Span<T> gradReadOutput)
+    public double Loss(ReadOnlySpan<T> readOutput, ReadOnlySpan<T> target, int batch, Span<T> gradReadOutput, int meanBatch = 0)
     {
+        if (meanBatch < 0 || (meanBatch > 0 && meanBatch < batch))
+            throw new ArgumentException($"meanBatch = {meanBatch}: must be 0 or at least batch = {batch}", nameof(meanBatch));
         CheckRead(readOutput, target, batch);
         int rows = batch * _readPositions.Length, d = NDims, o = OutputDims;
         if (gradReadOutput.Length < rows * o)
             throw new ArgumentException($"gradReadOutput has {gradReadOutput.Length} elements, needs {rows * o}", nameof(gradReadOutput));
-        double n = (double)rows * d, se = 0;
+        double n = (double)(meanBatch > 0 ? meanBatch : batch) * _readPositions.Length * d, se = 0;
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < o; c++)
             {

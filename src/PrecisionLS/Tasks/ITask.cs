@@ -28,8 +28,10 @@ public interface ITask<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// Training loss (the task metric, mse) of the model output at the read positions,
     /// readOutput [batch, ReadPositions.Length, OutputDims], and its gradient d loss / d readOutput (overwritten).
+    /// meanBatch is the batch size the mean is taken over (0: batch): a slice of a larger batch passes the full
+    /// batch size and gets its share of the batch loss and the exact gradient of the batch loss.
     /// </summary>
-    double Loss(ReadOnlySpan<T> readOutput, ReadOnlySpan<T> target, int batch, Span<T> gradReadOutput);
+    double Loss(ReadOnlySpan<T> readOutput, ReadOnlySpan<T> target, int batch, Span<T> gradReadOutput, int meanBatch = 0);
 
     /// <summary>mse, rel and rel_l2 of the prediction at the read positions.</summary>
     TaskMetrics Evaluate(ReadOnlySpan<T> readOutput, ReadOnlySpan<T> target, int batch);

@@ -24,6 +24,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly T[] _evalPrompt, _evalTarget, _evalOutput;
     private readonly int _batch;
     private readonly BatchGroups<T> _groups;
+    private readonly BatchGroups<T>.GroupLoss _groupLoss;
 
     public Trainer(RunConfig config)
     {
@@ -55,6 +56,10 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _target = new T[(long)_batch * Task.TargetSize];
         _output = new T[(long)_batch * reads * Model.OutDims];
         _dOutput = new T[_output.Length];
+        int targetSize = Task.TargetSize, outSize = Task.ReadPositions.Length * Model.OutDims;
+        // One group's share of the batch loss, on the group's own thread (the slices do not overlap).
+        _groupLoss = (start, count) => Task.Loss(_output.AsSpan(start * outSize, count * outSize),
+            _target.AsSpan(start * targetSize, count * targetSize), count, _dOutput.AsSpan(start * outSize, count * outSize), meanBatch: _batch);
 
         // The held-out batch: its own seeded stream, drawn once, never seen in training.
         int evalBatch = t.EvalBatchSize;
@@ -89,12 +94,9 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         long t0 = StepProfiler.Start();
         Task.Sample(DataRng, _batch, _prompt, _target);
         StepProfiler.Stop("task.sample", t0); t0 = StepProfiler.Start();
-        _groups.Forward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output);
-        StepProfiler.Stop("model.forward(total)", t0); t0 = StepProfiler.Start();
-        double loss = Task.Loss(_output, _target, _batch, _dOutput);
+        double loss = _groups.ForwardBackward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output, _dOutput, _groupLoss);
         var store = Model.Store;
-        _groups.Backward(_dOutput);
-        StepProfiler.Stop("model.backward(total)", t0); t0 = StepProfiler.Start();
+        StepProfiler.Stop("model.forward+backward(total)", t0); t0 = StepProfiler.Start();
         double norm = GradientClipping.GlobalNorm(store);
         Step++;
         if (!double.IsFinite(norm) || !double.IsFinite(loss))

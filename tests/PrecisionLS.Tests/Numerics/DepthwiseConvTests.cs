@@ -15,6 +15,8 @@ public class DepthwiseConvTests
                 d.Add(c, 7, 7, causal, c % 2 == 1);
         d.Add(64, 21, 21, true, true);
         d.Add(16, 5, 6, false, true);
+        d.Add(8, 13, 4, true, false);     // kernel shorter than the sequence
+        d.Add(8, 2, 2, false, true);      // a sequence shorter than one register tile
         return d;
     }
 
@@ -22,7 +24,13 @@ public class DepthwiseConvTests
     [MemberData(nameof(Shapes))]
     public void Forward_and_backward_match_the_formula(int channels, int length, int kernel, bool causal, bool resid)
     {
-        int batch = 3, pad = causal ? kernel - 1 : kernel / 2;
+        foreach (int batch in new[] { 1, 3, 9 })   // whole and partial tiles of 4 entries
+            CheckAgainstFormula(channels, length, kernel, causal, resid, batch);
+    }
+
+    private static void CheckAgainstFormula(int channels, int length, int kernel, bool causal, bool resid, int batch)
+    {
+        int pad = causal ? kernel - 1 : kernel / 2;
         var s = new DepthwiseConv.Shape(batch, length, channels, kernel, pad, resid);
         var rng = new Rng((ulong)(channels * 100 + length));
         double[] R(int n) { var a = new double[n]; rng.FillGaussian(a.AsSpan()); return a; }

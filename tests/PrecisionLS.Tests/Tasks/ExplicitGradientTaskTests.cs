@@ -205,6 +205,26 @@ public class ExplicitGradientTaskTests
     }
 
     [Fact]
+    public void SlicesWithTheBatchMeanAddUpToTheBatchLossAndGradient()
+    {
+        const int batch = 5;
+        var task = new ExplicitGradientTask<double>(3, 4, 3);
+        var prompt = new double[batch * task.PromptLength * task.TokenDims];
+        var target = new double[batch * task.TargetSize];
+        task.Sample(new Rng(8), batch, prompt, target);
+        var outp = new double[batch * 3];
+        new Rng(9).FillGaussian(outp.AsSpan());
+        var grad = new double[outp.Length]; var sliced = new double[outp.Length];
+        double loss = task.Loss(outp, target, batch, grad);
+        double a = task.Loss(outp.AsSpan(0, 6), target.AsSpan(0, 6), 2, sliced.AsSpan(0, 6), meanBatch: batch);
+        double b = task.Loss(outp.AsSpan(6), target.AsSpan(6), 3, sliced.AsSpan(6), meanBatch: batch);
+        Assert.Equal(loss, a + b, 1e-15);
+        Assert.Equal(grad, sliced);
+        var ex = Assert.Throws<ArgumentException>(() => task.Loss(outp, target, batch, grad, meanBatch: 4));
+        Assert.Contains("meanBatch = 4", ex.Message);
+    }
+
+    [Fact]
     public void EvaluateReportsTheMetrics()
     {
         const int l = 6, d = 4, batch = 3;
