@@ -20,6 +20,21 @@ public sealed class Rng
         _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
     }
 
+    /// <summary>Restarts this generator as <c>new Rng(seed)</c> would, without allocating.</summary>
+    public void Reseed(ulong seed)
+    {
+        ulong x = seed;
+        _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
+    }
+
+    /// <summary>Seed of stream <paramref name="index"/> of a family keyed by <paramref name="seed"/> (splitmix-mixed,
+    /// so neighbouring indices give unrelated streams).</summary>
+    public static ulong StreamSeed(ulong seed, ulong index)
+    {
+        ulong x = seed ^ (index * 0xD1B54A32D192ED03UL);
+        return SplitMix(ref x);
+    }
+
     /// <summary>Restores a generator from a saved <see cref="State"/>.</summary>
     public Rng(ulong[] state)
     {

@@ -29,6 +29,10 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// group's share of the batch loss.</summary>
     public delegate double GroupLoss(int start, int count);
 
+    /// <summary>Called once per group on the group's thread before its first slice (e.g. to draw the group's
+    /// examples). worker identifies the calling thread's replica: no two concurrent calls share it.</summary>
+    public delegate void GroupPrepare(int worker, int group, int start, int count);
+
     private readonly SequenceModel<T> _master;
     private readonly SequenceModel<T>?[] _replicas = new SequenceModel<T>?[Groups];   // created on first use
     private readonly int[] _replicaBusy = new int[Groups];
@@ -40,6 +44,7 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
     private T[] _output = [];
     private T[] _dOutput = [];
     private GroupLoss? _loss;
+    private GroupPrepare? _prepare;
     private int[] _reads = [];
     private int _inputStride, _outputStride;
 
@@ -66,15 +71,16 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// Forward, loss and backward over the batch: output receives the read outputs, dOutput their gradients (as
     /// written by <paramref name="loss"/>), the master's gradients are overwritten with the batch total, and the
-    /// return value is the sum of the groups' losses in group order. loss is called once per group, on that
-    /// group's thread, right after the group's forward.
+    /// return value is the sum of the groups' losses in group order. prepare (when given) is called once per group
+    /// before its first slice, loss once per slice right after the slice's forward, both on the group's thread.
     /// </summary>
-    public double ForwardBackward(T[] input, int batch, int length, ReadOnlySpan<int> readPositions, T[] output, T[] dOutput, GroupLoss loss)
+    public double ForwardBackward(T[] input, int batch, int length, ReadOnlySpan<int> readPositions, T[] output, T[] dOutput,
+        GroupLoss loss, GroupPrepare? prepare = null)
     {
         Prepare(input, batch, length, readPositions, output);
-        _dOutput = dOutput; _loss = loss;
+        _dOutput = dOutput; _loss = loss; _prepare = prepare;
         WorkerPool.Shared.For(_groupCount, 1, _trainBody);
-        _loss = null;
+        _loss = null; _prepare = null;
         var grads = _master.Store.Grads.AsSpan();
         _groupGrads[0]!.AsSpan().CopyTo(grads);
         double total = _groupLoss[0];
@@ -143,6 +149,7 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
                 model.Store.BindGradients(grads);
                 model.Store.ZeroGrads();
                 var (start, count) = Slice(g);
+                _prepare?.Invoke(r, g, start, count);
                 int slices = Math.Min(SlicesPerGroup, count);
                 double loss = 0;
                 for (int k = 0; k < slices; k++)

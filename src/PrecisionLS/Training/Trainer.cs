@@ -25,6 +25,10 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly int _batch;
     private readonly BatchGroups<T> _groups;
     private readonly BatchGroups<T>.GroupLoss _groupLoss;
+    private readonly BatchGroups<T>.GroupPrepare _groupSample;
+    private readonly ITask<T>?[] _workerTasks = new ITask<T>?[BatchGroups<T>.Groups];
+    private readonly Rng[] _groupRngs = Enumerable.Range(0, BatchGroups<T>.Groups).Select(_ => new Rng(0)).ToArray();
+    private ulong _stepSeed;
 
     public Trainer(RunConfig config)
     {
@@ -60,6 +64,19 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         // One group's share of the batch loss, on the group's own thread (the slices do not overlap).
         _groupLoss = (start, count) => Task.Loss(_output.AsSpan(start * outSize, count * outSize),
             _target.AsSpan(start * targetSize, count * targetSize), count, _dOutput.AsSpan(start * outSize, count * outSize), meanBatch: _batch);
+        // Each group draws its own examples on its own thread, from stream (step seed, group): the data depend on
+        // the seed and the fixed group count, never on the thread count. Tasks keep scratch buffers, so each
+        // worker samples with its own task instance.
+        int promptSize = Task.PromptLength * Task.TokenDims;
+        _groupSample = (worker, group, start, count) =>
+        {
+            long s0 = StepProfiler.Start();
+            var rng = _groupRngs[group];
+            rng.Reseed(Rng.StreamSeed(_stepSeed, (ulong)group));
+            var task = _workerTasks[worker] ??= TaskCatalog.Create<T>(config);
+            task.Sample(rng, count, _prompt.AsSpan(start * promptSize, count * promptSize), _target.AsSpan(start * targetSize, count * targetSize));
+            StepProfiler.Stop("task.sample", s0);
+        };
 
         // The held-out batch: its own seeded stream, drawn once, never seen in training.
         int evalBatch = t.EvalBatchSize;
@@ -75,7 +92,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Adam<T> Optimizer { get; }
     public GradientEmaFilter<T> Filter { get; }
     public StepThresholdScheduler Scheduler { get; }
-    /// <summary>The training data stream (its state is checkpointed).</summary>
+    /// <summary>The training data stream (its state is checkpointed): one seed per step; group g of the batch draws
+    /// its examples from stream (seed, g), so the data do not depend on the thread count.</summary>
     public Rng DataRng { get; internal set; }
     /// <summary>Steps completed.</summary>
     public long Step { get; internal set; }
@@ -92,9 +110,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         var t = Config.Training;
         double lr = Scheduler.LearningRate(Step);
         long t0 = StepProfiler.Start();
-        Task.Sample(DataRng, _batch, _prompt, _target);
-        StepProfiler.Stop("task.sample", t0); t0 = StepProfiler.Start();
-        double loss = _groups.ForwardBackward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output, _dOutput, _groupLoss);
+        _stepSeed = DataRng.NextUInt64();      // one draw per step from the checkpointed stream
+        double loss = _groups.ForwardBackward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output, _dOutput, _groupLoss, _groupSample);
         var store = Model.Store;
         StepProfiler.Stop("model.forward+backward(total)", t0); t0 = StepProfiler.Start();
         double norm = GradientClipping.GlobalNorm(store);
