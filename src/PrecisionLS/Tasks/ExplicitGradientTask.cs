@@ -20,70 +20,62 @@ namespace PrecisionLS.Tasks;
 /// <para>Targets are computed in double and converted to <typeparamref name="T"/>. Sample allocates nothing after
 /// construction (per-example buffers; scale_cond excepted, see the sampler). Not thread-safe.</para>
 /// </remarks>
-public sealed class ExplicitGradientTask<T> : ITask<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class ExplicitGradientTask<T> : TaskBase<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Settings this task accepts.</summary>
     public static readonly IReadOnlyList<string> Settings = ["last", "all"];
 
-    private readonly int[] _readPositions;
     private readonly double[] _acc;       // [D]: running Σ a_i r_i of one example
 
     /// <summary>Creates the task for problems with <paramref name="nPoints"/> equations in <paramref name="nDims"/> unknowns.</summary>
     /// <param name="nDims">n_dims, D.</param>
-    /// <param name="nPoints">n_points, L.</param>
+    /// <param name="nPoints">n_points, L (the largest, when a curriculum grows it).</param>
     /// <param name="outDims">out_dims, the model's output width; must equal D.</param>
     /// <param name="options">Sampler options (defaults when null).</param>
     /// <param name="setting">"last" (default) or "all".</param>
     /// <exception cref="ArgumentException">A size, the setting or an option is not accepted; the message names the key.</exception>
     public ExplicitGradientTask(int nDims, int nPoints, int outDims, LeastSquaresOptions? options = null, string setting = "last")
+        : base("explicit_gradient", nPoints, nDims, nDims + 1, outDims, 0, CheckOutDims(nDims, outDims))
     {
         if (setting is not ("last" or "all"))
             throw new ArgumentException($"setting = '{setting}': accepted values are 'last' and 'all'", nameof(setting));
-        if (outDims != nDims)
-            throw new ArgumentException(
-                $"out_dims = {outDims}: explicit_gradient reads the D = n_dims = {nDims} gradient channels, so out_dims must equal n_dims",
-                nameof(outDims));
         Sampler = new LeastSquaresSampler<T>(nDims, nPoints, options);   // validates n_dims, n_points, options
         Setting = setting;
-        NDims = nDims;
-        NPoints = nPoints;
-        OutputDims = outDims;
-        _readPositions = setting == "last" ? [nPoints] : Enumerable.Range(1, nPoints).ToArray();
         _acc = new double[nDims];
     }
 
-    /// <inheritdoc/>
-    public string Name => "explicit_gradient";
+    private static int CheckOutDims(int nDims, int outDims) => outDims == nDims ? nDims
+        : throw new ArgumentException(
+            $"out_dims = {outDims}: explicit_gradient reads the D = n_dims = {nDims} gradient channels, so out_dims must equal n_dims",
+            "outDims");
+
     /// <summary>"last" or "all".</summary>
     public string Setting { get; }
     /// <summary>D, unknowns per problem.</summary>
-    public int NDims { get; }
-    /// <summary>L, equations per problem.</summary>
-    public int NPoints { get; }
+    public int NDims => MaxDims;
+    /// <summary>L, equations per problem at the current size.</summary>
+    public int NPoints => Points;
     /// <summary>The data sampler (its options included).</summary>
     public LeastSquaresSampler<T> Sampler { get; }
+
     /// <inheritdoc/>
-    public int PromptLength => NPoints + 1;
+    public override int PromptLengthFor(int points) => points + 1;
+
     /// <inheritdoc/>
-    public int TokenDims => NDims + 1;
-    /// <inheritdoc/>
-    public int OutputDims { get; }
-    /// <inheritdoc/>
-    public ReadOnlySpan<int> ReadPositions => _readPositions;
-    /// <inheritdoc/>
-    public int TargetSize => _readPositions.Length * NDims;
+    protected override int[] ReadPositionsFor(int points) =>
+        Setting == "all" ? Enumerable.Range(1, points).ToArray() : [points];
 
     /// <inheritdoc/>
     /// <remarks>Draws each example with <see cref="LeastSquaresSampler{T}"/> (its draw order), then builds it as
     /// <see cref="BuildPrompt"/> does.</remarks>
-    public void Sample(Rng rng, int batch, Span<T> prompt, Span<T> target)
+    public override void Sample(Rng rng, int batch, Span<T> prompt, Span<T> target)
     {
         ArgumentNullException.ThrowIfNull(rng);
-        CheckSizes(batch, prompt.Length, target.Length);
+        CheckSample(batch, prompt.Length, target.Length);
         int p = PromptLength * TokenDims;
         for (int e = 0; e < batch; e++)
         {
-            Sampler.SampleExample(rng);
+            Sampler.SampleExample(rng, Points, Dims);
             BuildExample(Sampler.ExampleA, Sampler.ExampleXInit, Sampler.ExampleB,
                 prompt.Slice(e * p, p), target.Slice(e * TargetSize, TargetSize));
         }
@@ -97,7 +89,7 @@ public sealed class ExplicitGradientTask<T> : ITask<T> where T : unmanaged, IFlo
     public void BuildPrompt(ReadOnlySpan<T> a, ReadOnlySpan<T> xInit, ReadOnlySpan<T> b, int batch, Span<T> prompt, Span<T> target)
     {
         int l = NPoints, d = NDims;
-        CheckSizes(batch, prompt.Length, target.Length);
+        CheckSample(batch, prompt.Length, target.Length);
         if (a.Length < batch * l * d) throw new ArgumentException($"a has {a.Length} elements, needs {batch * l * d}", nameof(a));
         if (xInit.Length < batch * d) throw new ArgumentException($"xInit has {xInit.Length} elements, needs {batch * d}", nameof(xInit));
         if (b.Length < batch * l) throw new ArgumentException($"b has {b.Length} elements, needs {batch * l}", nameof(b));
@@ -138,57 +130,5 @@ public sealed class ExplicitGradientTask<T> : ITask<T> where T : unmanaged, IFlo
         }
         if (!all)
             for (int j = 0; j < d; j++) target[j] = T.CreateChecked(acc[j] / l);
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// mse = mean over the B·R·D read values of (out[:, :, :D] - target)², R = ReadPositions.Length (REFERENCE §1,
-    /// training metric). d mse / d out = 2 (out - target) / (B·R·D) on channels &lt; D, 0 on any channel &gt;= D.
-    /// </remarks>
-    public double Loss(ReadOnlySpan<T> readOutput, ReadOnlySpan<T> target, int batch, Span<T> gradReadOutput, int meanBatch = 0)
-    {
-        if (meanBatch < 0 || (meanBatch > 0 && meanBatch < batch))
-            throw new ArgumentException($"meanBatch = {meanBatch}: must be 0 or at least batch = {batch}", nameof(meanBatch));
-        CheckRead(readOutput, target, batch);
-        int rows = batch * _readPositions.Length, d = NDims, o = OutputDims;
-        if (gradReadOutput.Length < rows * o)
-            throw new ArgumentException($"gradReadOutput has {gradReadOutput.Length} elements, needs {rows * o}", nameof(gradReadOutput));
-        double n = (double)(meanBatch > 0 ? meanBatch : batch) * _readPositions.Length * d, se = 0;
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < o; c++)
-            {
-                if (c >= d) { gradReadOutput[r * o + c] = T.Zero; continue; }
-                double e = double.CreateChecked(readOutput[r * o + c]) - double.CreateChecked(target[r * d + c]);
-                se += e * e;
-                gradReadOutput[r * o + c] = T.CreateChecked(2.0 * e / n);   // d/d out of mean((out - g)²)
-            }
-        return se / n;
-    }
-
-    /// <inheritdoc/>
-    public TaskMetrics Evaluate(ReadOnlySpan<T> readOutput, ReadOnlySpan<T> target, int batch)
-    {
-        CheckRead(readOutput, target, batch);
-        int n = batch * TargetSize;   // OutputDims == NDims: read output and target share one layout
-        return Metrics.All(readOutput[..n], target[..n]);
-    }
-
-    private void CheckSizes(int batch, int promptLength, int targetLength)
-    {
-        if (batch < 0) throw new ArgumentException($"batch = {batch}: must be >= 0", nameof(batch));
-        if (promptLength < batch * PromptLength * TokenDims)
-            throw new ArgumentException($"prompt has {promptLength} elements, needs batch·(L+1)·(D+1) = {batch * PromptLength * TokenDims}", "prompt");
-        if (targetLength < batch * TargetSize)
-            throw new ArgumentException($"target has {targetLength} elements, needs batch·TargetSize = {batch * TargetSize}", "target");
-    }
-
-    private void CheckRead(ReadOnlySpan<T> readOutput, ReadOnlySpan<T> target, int batch)
-    {
-        if (batch < 0) throw new ArgumentException($"batch = {batch}: must be >= 0", nameof(batch));
-        int need = batch * _readPositions.Length * OutputDims;
-        if (readOutput.Length < need)
-            throw new ArgumentException($"readOutput has {readOutput.Length} elements, needs batch·{_readPositions.Length}·{OutputDims} = {need}", nameof(readOutput));
-        if (target.Length < batch * TargetSize)
-            throw new ArgumentException($"target has {target.Length} elements, needs {batch * TargetSize}", nameof(target));
     }
 }

@@ -54,7 +54,8 @@ public sealed class LeastSquaresSampler<T> where T : unmanaged, IFloatingPointIe
 {
     private readonly double[] _draw;        // [L·D + 2D]: A row-major | x* | x_init (one example)
     private readonly double[] _b;           // [L]
-    private readonly ScaleCondWorkspace? _svd;
+    private ScaleCondWorkspace? _svd;       // sized for the current number of points
+    private int _points;                    // equations of the example drawn last
 
     /// <summary>Creates a sampler for problems with <paramref name="nPoints"/> rows and <paramref name="nDims"/> unknowns.</summary>
     /// <exception cref="ArgumentException">A size is not positive, or an option is out of range (see <see cref="LeastSquaresOptions.Validate"/>).</exception>
@@ -72,24 +73,24 @@ public sealed class LeastSquaresSampler<T> where T : unmanaged, IFloatingPointIe
         NPoints = nPoints;
         _draw = new double[nPoints * nDims + 2 * nDims];
         _b = new double[nPoints];
-        if (Options.scale_cond is not null) _svd = new ScaleCondWorkspace(nPoints, nDims);
+        _points = nPoints;
     }
 
     /// <summary>D, the number of unknowns (columns of A).</summary>
     public int NDims { get; }
-    /// <summary>L, the number of equations (rows of A).</summary>
+    /// <summary>L, the largest number of equations (rows of A).</summary>
     public int NPoints { get; }
     /// <summary>The validated options.</summary>
     public LeastSquaresOptions Options { get; }
 
     /// <summary>A of the example drawn last by <see cref="SampleExample"/>, [L, D] row-major.</summary>
-    internal ReadOnlySpan<double> ExampleA => _draw.AsSpan(0, NPoints * NDims);
+    internal ReadOnlySpan<double> ExampleA => _draw.AsSpan(0, _points * NDims);
     /// <summary>x* of the example drawn last, [D].</summary>
-    internal ReadOnlySpan<double> ExampleXStar => _draw.AsSpan(NPoints * NDims, NDims);
+    internal ReadOnlySpan<double> ExampleXStar => _draw.AsSpan(_points * NDims, NDims);
     /// <summary>x_init of the example drawn last, [D].</summary>
-    internal ReadOnlySpan<double> ExampleXInit => _draw.AsSpan(NPoints * NDims + NDims, NDims);
+    internal ReadOnlySpan<double> ExampleXInit => _draw.AsSpan(_points * NDims + NDims, NDims);
     /// <summary>b = A x* of the example drawn last, [L].</summary>
-    internal ReadOnlySpan<double> ExampleB => _b;
+    internal ReadOnlySpan<double> ExampleB => _b.AsSpan(0, _points);
 
     /// <summary>
     /// Draws <paramref name="batch"/> examples: a [batch, L, D], xStar [batch, D], xInit [batch, D], b [batch, L],
@@ -115,11 +116,19 @@ public sealed class LeastSquaresSampler<T> where T : unmanaged, IFloatingPointIe
         }
     }
 
-    /// <summary>Draws one example into the internal buffers (<see cref="ExampleA"/> and friends).</summary>
-    internal void SampleExample(Rng rng)
+    /// <summary>
+    /// Draws one example into the internal buffers (<see cref="ExampleA"/> and friends) with
+    /// <paramref name="points"/> equations (default: all) and only the first <paramref name="dims"/> unknowns
+    /// live (default: all): as the authors' n_dims_truncated, the other columns of A and entries of x* and x_init
+    /// are zeroed after the options are applied, before b = A x*.
+    /// </summary>
+    internal void SampleExample(Rng rng, int points = 0, int dims = 0)
     {
-        int l = NPoints, d = NDims;
-        rng.FillGaussian(_draw.AsSpan());                 // A row-major, x*, x_init: one stream
+        int l = points > 0 ? points : NPoints, d = NDims;
+        if (l > NPoints) throw new ArgumentException($"points = {l}: this sampler holds at most n_points = {NPoints}", nameof(points));
+        int live = dims > 0 ? Math.Min(dims, d) : d;
+        _points = l;
+        rng.FillGaussian(_draw.AsSpan(0, l * d + 2 * d));  // A row-major, x*, x_init: one stream
         Span<double> a = _draw.AsSpan(0, l * d);
         Span<double> xStar = _draw.AsSpan(l * d, d);
         Span<double> xInit = _draw.AsSpan(l * d + d, d);
@@ -127,7 +136,10 @@ public sealed class LeastSquaresSampler<T> where T : unmanaged, IFloatingPointIe
         if (Options.normalize_a)                           // REFERENCE §1 normalize_a: a_i <- a_i / |a_i|
             for (int i = 0; i < l; i++) ScaleToUnitNorm(a.Slice(i * d, d));
         if (Options.scale_cond is double kappa)           // REFERENCE §1 scale_cond: singular values onto [1, kappa]
-            ScaleConditionNumber(a, l, d, kappa, _svd!);
+        {
+            if (_svd is null || _svd.Rows != l) _svd = new ScaleCondWorkspace(l, d);
+            ScaleConditionNumber(a, l, d, kappa, _svd);
+        }
 
         if (Options.normalize_x) { ScaleToUnitNorm(xStar); ScaleToUnitNorm(xInit); }
         if (Options.scale_target != 1.0)                  // REFERENCE §1 scale_target multiplies x* and x_init
@@ -136,6 +148,11 @@ public sealed class LeastSquaresSampler<T> where T : unmanaged, IFloatingPointIe
             for (int j = 0; j < d; j++) { xStar[j] *= s; xInit[j] *= s; }
         }
 
+        if (live < d)                                      // truncated dims (curriculum): zero the dead unknowns
+        {
+            for (int i = 0; i < l; i++) a.Slice(i * d + live, d - live).Clear();
+            xStar[live..].Clear(); xInit[live..].Clear();
+        }
         for (int i = 0; i < l; i++)                        // REFERENCE §1: b = A x* (noiseless)
         {
             double acc = 0;
@@ -218,6 +235,7 @@ public sealed class LeastSquaresSampler<T> where T : unmanaged, IFloatingPointIe
     /// <summary>SVD buffers for one [rows, cols] matrix, reused across examples.</summary>
     private sealed class ScaleCondWorkspace(int rows, int cols)
     {
+        public readonly int Rows = rows;
         public readonly double[] ColMajor = new double[rows * cols];
         public readonly double[] S = new double[Math.Min(rows, cols)];
         public readonly double[] U = new double[rows * rows];
