@@ -56,7 +56,29 @@ public static class ConfigLoader
                 throw new ConfigException($"unknown top-level key '{key}'; accepted: model, training, inherit");
         var model = FromDictionary<ModelConfig>(Section(tree, "model"), "model");
         var training = FromDictionary<TrainingConfig>(Section(tree, "training"), "training");
+        ValidateCurriculum(model, training);
         return new RunConfig(model, training, preset);
+    }
+
+    // The curriculum's end sizes are the same quantities as n_points and model.n_dims: they must agree.
+    private static void ValidateCurriculum(ModelConfig model, TrainingConfig training)
+    {
+        if (training.NPoints < 0) throw new ConfigException($"training.n_points = {training.NPoints}: must be at least 1 (0 = from the curriculum)");
+        var c = training.Curriculum;
+        if (c is null) return;
+        if (c.Points is { } p)
+        {
+            p.Validate("training.curriculum.points");
+            if (training.NPoints > 0 && training.NPoints != p.End)
+                throw new ConfigException($"training.n_points = {training.NPoints} but training.curriculum.points.end = {p.End}: " +
+                    "they are the same quantity (the full prompt size); set one of them, or make them equal");
+        }
+        if (c.Dims is { } d)
+        {
+            d.Validate("training.curriculum.dims");
+            if (d.End != model.NDims)
+                throw new ConfigException($"training.curriculum.dims.end = {d.End} but model.n_dims = {model.NDims}: the curriculum must end at the full dimension");
+        }
     }
 
     private static Dictionary<string, object?> Section(Dictionary<string, object?> tree, string name) =>
@@ -142,13 +164,16 @@ public static class ConfigLoader
         return sb.ToString();
     }
 
-    private static IEnumerable<PropertyInfo> Keys<T>() =>
-        typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite);
+    private static IEnumerable<PropertyInfo> Keys(Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite);
 
-    private static T FromDictionary<T>(Dictionary<string, object?> values, string section) where T : new()
+    private static T FromDictionary<T>(Dictionary<string, object?> values, string section) where T : new() =>
+        (T)FromDictionary(typeof(T), values, section);
+
+    private static object FromDictionary(Type type, Dictionary<string, object?> values, string section)
     {
-        var result = new T();
-        var props = Keys<T>().ToDictionary(p => SnakeCase(p.Name));
+        var result = Activator.CreateInstance(type)!;
+        var props = Keys(type).ToDictionary(p => SnakeCase(p.Name));
         foreach (var (key, raw) in values)
         {
             if (!props.TryGetValue(key, out var prop))
@@ -158,8 +183,18 @@ public static class ConfigLoader
         return result;
     }
 
+    // A nested section (a record of config keys, e.g. training.curriculum.points).
+    private static bool IsSection(Type type) => type.IsClass && type != typeof(string) && type.Namespace == typeof(ConfigLoader).Namespace;
+
     private static object? ConvertValue(object? raw, Type type, string key)
     {
+        if (IsSection(type))
+            return raw switch
+            {
+                null => null,
+                Dictionary<string, object?> d => FromDictionary(type, d, key),
+                _ => throw new ConfigException($"{key} must be a mapping of keys, got '{raw}'"),
+            };
         if (type == typeof(Dictionary<string, object?>))
             return raw switch
             {
@@ -194,16 +229,18 @@ public static class ConfigLoader
         throw new InvalidOperationException($"config key {key} has unsupported type {type.Name}");
     }
 
-    private static Dictionary<string, object?> ToDictionary<T>(T value)
+    private static Dictionary<string, object?> ToDictionary(object value)
     {
         var d = new Dictionary<string, object?>();
-        foreach (var p in Keys<T>())
+        foreach (var p in Keys(value.GetType()))
         {
             object? v = p.GetValue(value);
+            if (v is null && IsSection(p.PropertyType)) continue;    // an absent optional section stays absent
             d[SnakeCase(p.Name)] = v switch
             {
                 double x => x.ToString("R", CultureInfo.InvariantCulture),
                 bool b => b ? "true" : "false",
+                not null when IsSection(v.GetType()) => ToDictionary(v),
                 _ => v,
             };
         }

@@ -11,8 +11,14 @@ public sealed record TrainingConfig
     public Dictionary<string, object?> TaskKwargs { get; init; } = [];
     /// <summary>Sampler options: normalize_a, normalize_x, scale_target, scale_cond.</summary>
     public Dictionary<string, object?> DataKwargs { get; init; } = [];
-    /// <summary>Number of points L of each least-squares problem (prompt length follows from the task).</summary>
-    public int NPoints { get; init; } = 20;
+    /// <summary>Number of points L per prompt (equations, examples) at full size; the prompt length follows
+    /// from the task. 0: curriculum.points.end when a curriculum is given, else 20.</summary>
+    public int NPoints { get; init; }
+    /// <summary>Optional growth of points and dims over training (REFERENCE §1 curriculum).</summary>
+    public CurriculumConfig? Curriculum { get; init; }
+
+    /// <summary>Points at full size: n_points, or curriculum.points.end, or 20.</summary>
+    public int ResolvedNPoints => NPoints > 0 ? NPoints : Curriculum?.Points?.End ?? 20;
     public int BatchSize { get; init; } = 1024;
     public double LearningRate { get; init; } = 1e-2;
     public long TrainSteps { get; init; } = 2_500_000;

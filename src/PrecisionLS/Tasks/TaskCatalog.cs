@@ -18,7 +18,7 @@ public static class TaskCatalog
         var options = LeastSquaresOptionsFrom(t.DataKwargs);
         return t.Task switch
         {
-            "explicit_gradient" => Wrap(() => new ExplicitGradientTask<T>(run.Model.NDims, t.NPoints, run.Model.ResolvedOutDims, options,
+            "explicit_gradient" => Wrap(() => new ExplicitGradientTask<T>(run.Model.NDims, t.ResolvedNPoints, run.Model.ResolvedOutDims, options,
                 String(t.TaskKwargs, "setting", "last", "training.task_kwargs.setting"))),
             _ => throw new ConfigException($"training.task '{t.Task}' is not built yet; available: {string.Join(", ", Available)}"),
         };

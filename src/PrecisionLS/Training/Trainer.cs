@@ -29,6 +29,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly ITask<T>?[] _workerTasks = new ITask<T>?[BatchGroups<T>.Groups];
     private readonly Rng[] _groupRngs = Enumerable.Range(0, BatchGroups<T>.Groups).Select(_ => new Rng(0)).ToArray();
     private ulong _stepSeed;
+    private int _promptSize, _targetSize, _outSize;    // per example, at the current size
 
     public Trainer(RunConfig config)
     {
@@ -44,8 +45,14 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ConfigException($"task '{Task.Name}' makes tokens of width {Task.TokenDims} but model.in_dims is {Model.InDims}; set model.in_dims: {Task.TokenDims}");
         if (Task.OutputDims != Model.OutDims)
             throw new ConfigException($"task '{Task.Name}' reads {Task.OutputDims} output channels but model.out_dims is {Model.OutDims}; set model.out_dims: {Task.OutputDims}");
-        if (Task.PromptLength > config.Model.NPositions)
-            throw new ConfigException($"task '{Task.Name}' prompts have {Task.PromptLength} tokens but model.n_positions is {config.Model.NPositions}; set model.n_positions >= {Task.PromptLength}");
+        if (Task.MaxPromptLength > config.Model.NPositions)
+            throw new ConfigException($"task '{Task.Name}' prompts have {Task.MaxPromptLength} tokens but model.n_positions is {config.Model.NPositions}; set model.n_positions >= {Task.MaxPromptLength}");
+        Curriculum = new Curriculum(t.Curriculum, Task.MaxPoints, Task.MaxDims);
+        foreach (var (p, d, key) in new[] { (Curriculum.First.Points, Curriculum.First.Dims, "start"), (Curriculum.Full.Points, Curriculum.Full.Dims, "end") })
+        {
+            try { Task.SetSize(p, d); }
+            catch (ArgumentException e) { throw new ConfigException($"training.curriculum {key} size: {e.Message}"); }
+        }
 
         Model.Initialize(Rng.Derive(t.Seed, "init"));
         _groups = new BatchGroups<T>(Model);
@@ -54,27 +61,26 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Filter = new GradientEmaFilter<T>(Model.Store, t.EmaDecay, t.EmaLambda);
         Scheduler = new StepThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr);
 
+        // Buffers hold the largest size the curriculum reaches; each step uses the current size.
         _batch = t.BatchSize;
-        int reads = Task.ReadPositions.Length;
-        _prompt = new T[(long)_batch * Task.PromptLength * Task.TokenDims];
-        _target = new T[(long)_batch * Task.TargetSize];
-        _output = new T[(long)_batch * reads * Model.OutDims];
+        _prompt = new T[(long)_batch * Task.MaxPromptLength * Task.TokenDims];
+        _target = new T[(long)_batch * Task.MaxReadCount * Task.ReadChannelCount];
+        _output = new T[(long)_batch * Task.MaxReadCount * Model.OutDims];
         _dOutput = new T[_output.Length];
-        int targetSize = Task.TargetSize, outSize = Task.ReadPositions.Length * Model.OutDims;
-        // One group's share of the batch loss, on the group's own thread (the slices do not overlap).
-        _groupLoss = (start, count) => Task.Loss(_output.AsSpan(start * outSize, count * outSize),
-            _target.AsSpan(start * targetSize, count * targetSize), count, _dOutput.AsSpan(start * outSize, count * outSize), meanBatch: _batch);
+        // One slice's share of the batch loss, on the slice's own thread (the slices do not overlap).
+        _groupLoss = (start, count) => Task.Loss(_output.AsSpan(start * _outSize, count * _outSize),
+            _target.AsSpan(start * _targetSize, count * _targetSize), count, _dOutput.AsSpan(start * _outSize, count * _outSize), meanBatch: _batch);
         // Each group draws its own examples on its own thread, from stream (step seed, group): the data depend on
         // the seed and the fixed group count, never on the thread count. Tasks keep scratch buffers, so each
-        // worker samples with its own task instance.
-        int promptSize = Task.PromptLength * Task.TokenDims;
+        // worker samples with its own task instance, set to the step's size.
         _groupSample = (worker, group, start, count) =>
         {
             long s0 = StepProfiler.Start();
             var rng = _groupRngs[group];
             rng.Reseed(Rng.StreamSeed(_stepSeed, (ulong)group));
             var task = _workerTasks[worker] ??= TaskCatalog.Create<T>(config);
-            task.Sample(rng, count, _prompt.AsSpan(start * promptSize, count * promptSize), _target.AsSpan(start * targetSize, count * targetSize));
+            if (task.Points != Task.Points || task.Dims != Task.Dims) task.SetSize(Task.Points, Task.Dims);
+            task.Sample(rng, count, _prompt.AsSpan(start * _promptSize, count * _promptSize), _target.AsSpan(start * _targetSize, count * _targetSize));
             StepProfiler.Stop("task.sample", s0);
         };
 
@@ -82,11 +88,13 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         int evalBatch = t.EvalBatchSize;
         _evalPrompt = new T[(long)evalBatch * Task.PromptLength * Task.TokenDims];
         _evalTarget = new T[(long)evalBatch * Task.TargetSize];
-        _evalOutput = new T[(long)evalBatch * reads * Model.OutDims];
-        Task.Sample(Rng.Derive(t.Seed, "eval-data"), evalBatch, _evalPrompt, _evalTarget);
+        _evalOutput = new T[(long)evalBatch * Task.ReadPositions.Length * Model.OutDims];
+        Task.Sample(Rng.Derive(t.Seed, "eval-data"), evalBatch, _evalPrompt, _evalTarget);   // at full size (set above)
     }
 
     public RunConfig Config { get; }
+    /// <summary>The schedule of prompt sizes (points, dims) over the steps.</summary>
+    public Curriculum Curriculum { get; }
     public SequenceModel<T> Model { get; }
     public ITask<T> Task { get; }
     public Adam<T> Optimizer { get; }
@@ -110,6 +118,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         var t = Config.Training;
         double lr = Scheduler.LearningRate(Step);
         long t0 = StepProfiler.Start();
+        UseSize(Curriculum.SizeAt(Step));
         _stepSeed = DataRng.NextUInt64();      // one draw per step from the checkpointed stream
         double loss = _groups.ForwardBackward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output, _dOutput, _groupLoss, _groupSample);
         var store = Model.Store;
@@ -131,9 +140,19 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         return new StepResult(Step, loss, lr, norm, Skipped: false);
     }
 
-    /// <summary>mse, rel and rel_l2 on the fixed held-out batch (in chunks of the training batch size).</summary>
+    // Sets the master task (whose size the workers copy) and the per-example sizes for this step.
+    private void UseSize((int Points, int Dims) size)
+    {
+        if (Task.Points != size.Points || Task.Dims != size.Dims) Task.SetSize(size.Points, size.Dims);
+        _promptSize = Task.PromptLength * Task.TokenDims;
+        _targetSize = Task.TargetSize;                      // also computes the read positions before the threads read them
+        _outSize = Task.ReadPositions.Length * Model.OutDims;
+    }
+
+    /// <summary>mse, rel and rel_l2 on the fixed held-out batch at full size (in chunks of the training batch size).</summary>
     public TaskMetrics Evaluate()
     {
+        UseSize(Curriculum.Full);
         int total = Config.Training.EvalBatchSize, reads = Task.ReadPositions.Length;
         int promptSize = Task.PromptLength * Task.TokenDims, outSize = reads * Model.OutDims;
         var chunkPrompt = _prompt; var chunkOutput = _output;     // reuse the training buffers, one chunk at a time
