@@ -155,14 +155,17 @@ public static class Program
     private static int ListPresets(string[] args)
     {
         if (args.Length > 0) throw new CommandLine.UsageException($"presets takes no arguments, got '{args[0]}'");
-        var table = new Table().AddColumns("preset", "task", "model", "description");
+        var table = new Table().AddColumns("preset", "task", "model", "trains now");
         foreach (var name in Presets.Names)
         {
             var c = ConfigLoader.FromPreset(name);
-            table.AddRow(Markup.Escape(name), Markup.Escape(c.Training.Task),
-                Markup.Escape($"{c.Model.SeqOp}/{c.Model.ConvType}, {c.Model.NLayer}x{c.Model.NEmbd}"), Markup.Escape(Presets.Description(name)));
+            var missing = PresetCheck.Missing(c);
+            string ready = missing.Count == 0 ? "[green]yes[/]" : "[yellow]needs " + Markup.Escape(string.Join(", ", missing)) + "[/]";
+            table.AddRow(Markup.Escape(name), Markup.Escape(c.Training.Task), Markup.Escape(PresetCheck.DescribeModel(c.Model)), ready);
         }
         AnsiConsole.Write(table);
+        foreach (var name in Presets.Names) Console.WriteLine($"{name}: {Presets.Description(name)}");
+        Console.WriteLine("Train one with: precisionls train --preset NAME [--steps N]; see its recipe with the YAML in src/PrecisionLS/Presets/.");
         return 0;
     }
 }

@@ -12,8 +12,8 @@ public static class MixerFactory
         return (c.SeqOp, c.ConvType) switch
         {
             ("base_conv", "short") => new BaseConv<T>(store, blockPrefix + ".seq_mixer.base_conv", c.NEmbd, c.NPositions, c.Causal, c.UseResid),
-            ("base_conv", _) => throw new NotSupportedException($"model.conv_type '{c.ConvType}' is not built yet; available now: short (long and implicit come with issue 4)"),
-            _ => throw new NotSupportedException($"model.seq_op '{c.SeqOp}' is not built yet; available now: base_conv (attn comes with issue 4)"),
+            ("base_conv", _) => throw new ConfigException($"model.conv_type '{c.ConvType}' is not built yet; available now: short (long and implicit come with issue 4)"),
+            _ => throw new ConfigException($"model.seq_op '{c.SeqOp}' is not built yet; available now: base_conv (attn comes with issue 4)"),
         };
     }
 }

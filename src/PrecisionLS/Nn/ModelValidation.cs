@@ -23,6 +23,25 @@ public static class ModelValidation
         if (c.OutDims < 0) throw new ConfigException($"model.out_dims {c.OutDims} must be positive (or 0 for n_dims)");
     }
 
+    /// <summary>
+    /// Throws <see cref="ConfigException"/> listing every part of the config that is valid but not built yet, so
+    /// a preset of a later issue says so when trained instead of silently training a different model.
+    /// </summary>
+    public static void RequireBuilt(ModelConfig c)
+    {
+        var missing = new List<string>();
+        if (c.SeqOp != "base_conv") missing.Add($"model.seq_op '{c.SeqOp}'");
+        else if (c.ConvType != "short") missing.Add($"model.conv_type '{c.ConvType}'");
+        if (c.UseMlps) missing.Add("model.use_mlps true");
+        if (c.UseSeqopLn) missing.Add("model.use_seqop_ln true");
+        if (c.UseMlpLn && c.UseMlps) missing.Add("model.use_mlp_ln true");
+        if (c.UseFinalLn) missing.Add("model.use_final_ln true");
+        if (missing.Count > 0)
+            throw new ConfigException(
+                $"this model is not built yet: {string.Join(", ", missing)} (attention, MLPs, LayerNorm and the long/implicit " +
+                "convolutions come with issue 4). Available now: seq_op base_conv with conv_type short, use_mlps false, no LayerNorm.");
+    }
+
     private static void Positive(int v, string key)
     {
         if (v < 1) throw new ConfigException($"{key} = {v} must be a positive integer");

@@ -10,6 +10,9 @@ public static class TaskCatalog
     /// <summary>Tasks that can be trained now.</summary>
     public static readonly IReadOnlyList<string> Available = ["explicit_gradient"];
 
+    /// <summary>True when <paramref name="task"/> can be created now.</summary>
+    public static bool IsBuilt(string task) => Available.Contains(task);
+
     public static ITask<T> Create<T>(RunConfig run) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var t = run.Training;
