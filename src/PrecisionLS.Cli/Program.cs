@@ -21,6 +21,8 @@ public static class Program
           precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--profile] [--json]
           precisionls bench gemm [--threads N] [--json]
           precisionls presets
+          precisionls tasks
+          precisionls tasks show TASK [--set section.key=value ...] [--seed S]
 
         Runs are written to runs/<preset>-<time>/ (config.yaml, metrics.jsonl/.csv, checkpoints/, plots/, summary.json).
         """;
@@ -45,7 +47,8 @@ public static class Program
                 "train" => Train(rest),
                 "bench" => Bench(rest),
                 "presets" => ListPresets(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, bench, presets (see --help)"),
+                "tasks" => TasksCommand.Run(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, bench, presets, tasks (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }

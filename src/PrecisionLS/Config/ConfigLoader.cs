@@ -29,13 +29,13 @@ public static class ConfigLoader
         return Build(tree, overrides, null);
     }
 
-    /// <summary>Parses YAML text (a resolved config.yaml) with no preset name.</summary>
-    public static RunConfig FromYaml(string yaml, string origin)
+    /// <summary>Parses YAML text (a resolved config.yaml, or one built in code), then applies overrides.</summary>
+    public static RunConfig FromYaml(string yaml, string origin, IEnumerable<string>? overrides = null)
     {
         var tree = LoadTree(yaml, origin, null, 0);
         string? preset = tree.TryGetValue("preset", out var p) ? p?.ToString() : null;
         tree.Remove("preset");
-        return Build(tree, null, preset);
+        return Build(tree, overrides, preset);
     }
 
     /// <summary>The resolved config as YAML (every key, defaults included), as written to runs/&lt;name&gt;/config.yaml.</summary>
