@@ -166,7 +166,7 @@ public static class Program
             string ready = missing.Count == 0 ? "[green]yes[/]" : "[yellow]needs " + Markup.Escape(string.Join(", ", missing)) + "[/]";
             table.AddRow(Markup.Escape(name), Markup.Escape(c.Training.Task), Markup.Escape(PresetCheck.DescribeModel(c.Model)), ready);
         }
-        AnsiConsole.Write(table);
+        TasksCommand.Out().Write(table);
         foreach (var name in Presets.Names) Console.WriteLine($"{name}: {Presets.Description(name)}");
         Console.WriteLine("Train one with: precisionls train --preset NAME [--steps N]; see its recipe with the YAML in src/PrecisionLS/Presets/.");
         return 0;

@@ -9,6 +9,9 @@ namespace PrecisionLS.Cli;
 /// <summary>`tasks` lists the tasks; `tasks show TASK` prints one small sample prompt and its target.</summary>
 public static class TasksCommand
 {
+    // Writes through Console.Out as it is now (so redirected output, tests included, receives the tables).
+    internal static IAnsiConsole Out() => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+
     public static int Run(string[] args)
     {
         if (args.Length == 0) return List();
@@ -24,7 +27,7 @@ public static class TasksCommand
         var table = new Table().AddColumns("task", "data", "what", "task_kwargs", "trains now");
         foreach (var t in TaskInfo.All)
             table.AddRow(t.Name, t.Data, Markup.Escape(t.Summary), string.Join(", ", t.Kwargs), TaskCatalog.IsBuilt(t.Name) ? "[green]yes[/]" : "[yellow]not yet[/]");
-        AnsiConsole.Write(table);
+        Out().Write(table);
         Console.WriteLine("See one example: precisionls tasks show TASK [--set training.n_points=4 --set model.n_dims=3 ...] [--seed S]");
         return 0;
     }
@@ -50,17 +53,23 @@ public static class TasksCommand
         Console.WriteLine($"n_dims {task.MaxDims}, n_points {task.Points}, {task.PromptLength} tokens of width {task.TokenDims}, " +
                           $"loss reads positions [{string.Join(", ", task.ReadPositions.ToArray())}] in output channels " +
                           $"{task.ReadChannelStart}..{task.ReadChannelStart + task.ReadChannelCount - 1} of out_dims {task.OutputDims}");
+        if (task is PrimitiveTask<double> { ReadSource: { } i, ReadDestination: { } j })
+            Console.WriteLine($"read: the target's token {j} copies token {i} (drawn once per run from task_kwargs.seed)");
+        if (task is PrimitiveTask<double> { LinearCoefficients: { } coef })
+            Console.WriteLine($"linear: c = [{string.Join(", ", coef.ToArray().Select(Format))}] (drawn once per run from task_kwargs.seed)");
         var reads = task.ReadPositions.ToArray();
-        var p = new Table().Title("prompt (one example)").AddColumn("token");
+        Console.WriteLine("prompt (one example), * marks the read positions:");
+        var p = new Table().AddColumn("token");
         for (int c = 0; c < task.TokenDims; c++) p.AddColumn(new TableColumn($"c{c}").RightAligned());
         for (int t = 0; t < task.PromptLength; t++)
             p.AddRow([(reads.Contains(t) ? $"{t} *" : $"{t}"), .. Enumerable.Range(0, task.TokenDims).Select(c => Format(prompt[t * task.TokenDims + c]))]);
-        AnsiConsole.Write(p);
-        var y = new Table().Title("target at the read positions (*)").AddColumn("token");
+        Out().Write(p);
+        Console.WriteLine("target at the read positions:");
+        var y = new Table().AddColumn("token");
         for (int c = 0; c < task.ReadChannelCount; c++) y.AddColumn(new TableColumn($"out{task.ReadChannelStart + c}").RightAligned());
         for (int r = 0; r < reads.Length; r++)
             y.AddRow([$"{reads[r]}", .. Enumerable.Range(0, task.ReadChannelCount).Select(c => Format(target[r * task.ReadChannelCount + c]))]);
-        AnsiConsole.Write(y);
+        Out().Write(y);
         return 0;
     }
 

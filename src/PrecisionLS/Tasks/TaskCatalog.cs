@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Numerics;
 using PrecisionLS.Config;
 
@@ -8,66 +7,58 @@ namespace PrecisionLS.Tasks;
 public static class TaskCatalog
 {
     /// <summary>Tasks that can be trained now.</summary>
-    public static readonly IReadOnlyList<string> Available = ["explicit_gradient"];
+    public static IReadOnlyList<string> Available => TaskInfo.All.Select(t => t.Name).Where(IsBuilt).ToList();
 
     /// <summary>True when <paramref name="task"/> can be created now.</summary>
-    public static bool IsBuilt(string task) => Available.Contains(task);
+    public static bool IsBuilt(string task) => TaskInfo.Find(task) is { } info && info.Data != "ode_operator";
 
+    /// <summary>Creates the task of <paramref name="run"/>; bad names, kwargs or sizes throw <see cref="ConfigException"/>.</summary>
     public static ITask<T> Create<T>(RunConfig run) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var t = run.Training;
-        if (t.Data != "least_squares")
-            throw new ConfigException($"training.data '{t.Data}' is not available for task '{t.Task}'; accepted: least_squares");
-        var options = LeastSquaresOptionsFrom(t.DataKwargs);
-        return t.Task switch
+        var info = TaskInfo.Find(t.Task)
+            ?? throw new ConfigException($"training.task '{t.Task}' is unknown; accepted: {string.Join(", ", TaskInfo.All.Select(i => i.Name))}");
+        if (!IsBuilt(info.Name))
+            throw new ConfigException($"training.task '{info.Name}' is not built yet; available: {string.Join(", ", Available)}");
+        if (t.Data != info.Data)
+            throw new ConfigException($"training.data '{t.Data}' does not feed task '{info.Name}'; set training.data: {info.Data}");
+        int d = run.Model.NDims, points = t.ResolvedNPoints, outDims = run.Model.ResolvedOutDims;
+        var kw = new Kwargs(t.TaskKwargs, "training.task_kwargs", info.Kwargs, $"task '{info.Name}'");
+        try
         {
-            "explicit_gradient" => Wrap(() => new ExplicitGradientTask<T>(run.Model.NDims, t.ResolvedNPoints, run.Model.ResolvedOutDims, options,
-                String(t.TaskKwargs, "setting", "last", "training.task_kwargs.setting"))),
-            _ => throw new ConfigException($"training.task '{t.Task}' is not built yet; available: {string.Join(", ", Available)}"),
-        };
-    }
-
-    private static ITask<T> Wrap<T>(Func<ITask<T>> make) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        try { return make(); }
-        catch (ArgumentException e) { throw new ConfigException(e.Message); }
+            return info.Name switch
+            {
+                "identity" or "square" or "elementwise_multiply" or "read" or "linear" =>
+                    new PrimitiveTask<T>(info.Name, d, points, outDims, GaussianOptionsFrom(t.DataKwargs), kw.Int("seed") ?? 0, kw.Int("sparsity")),
+                "least_squares" => new LeastSquaresTask<T>(d, points, outDims, LeastSquaresOptionsFrom(t.DataKwargs)),
+                "least_squares_icl" => new LeastSquaresIclTask<T>(d, points, outDims, LeastSquaresOptionsFrom(t.DataKwargs), kw.String("setting", "neighboring")),
+                "explicit_gradient" => new ExplicitGradientTask<T>(d, points, outDims, LeastSquaresOptionsFrom(t.DataKwargs), kw.String("setting", "last")),
+                "multistep_gd" => new MultistepGdTask<T>(d, points, outDims, LeastSquaresOptionsFrom(t.DataKwargs),
+                    kw.Int("num_iters") ?? 1, kw.Double("step_size") ?? 0.5),
+                _ => throw new ConfigException($"training.task '{info.Name}' is not built yet; available: {string.Join(", ", Available)}"),
+            };
+        }
+        catch (ArgumentException e) { throw new ConfigException($"task '{info.Name}': {e.Message}"); }
     }
 
     /// <summary>normalize_a, normalize_x, scale_target, scale_cond from training.data_kwargs.</summary>
     public static LeastSquaresOptions LeastSquaresOptionsFrom(Dictionary<string, object?> kwargs)
     {
-        string[] accepted = ["normalize_a", "normalize_x", "scale_target", "scale_cond"];
-        foreach (var k in kwargs.Keys)
-            if (!accepted.Contains(k)) throw new ConfigException($"unknown key 'training.data_kwargs.{k}'; accepted: {string.Join(", ", accepted)}");
+        var kw = new Kwargs(kwargs, "training.data_kwargs", ["normalize_a", "normalize_x", "scale_target", "scale_cond"], "data 'least_squares'");
         var o = new LeastSquaresOptions(
-            normalize_a: Bool(kwargs, "normalize_a"),
-            normalize_x: Bool(kwargs, "normalize_x"),
-            scale_target: Double(kwargs, "scale_target") ?? 1.0,
-            scale_cond: Double(kwargs, "scale_cond"));
+            normalize_a: kw.Bool("normalize_a"),
+            normalize_x: kw.Bool("normalize_x"),
+            scale_target: kw.Double("scale_target") ?? 1.0,
+            scale_cond: kw.Double("scale_cond"));
         try { o.Validate(); }
         catch (ArgumentException e) { throw new ConfigException("training.data_kwargs." + e.Message); }
         return o;
     }
 
-    private static bool Bool(Dictionary<string, object?> d, string key) =>
-        d.TryGetValue(key, out var v) && v is not null && (v.ToString()!.ToLowerInvariant() switch
-        {
-            "true" or "yes" or "on" => true,
-            "false" or "no" or "off" => false,
-            var s => throw new ConfigException($"training.data_kwargs.{key} = '{s}' is not a boolean; accepted: true, false"),
-        });
-
-    private static double? Double(Dictionary<string, object?> d, string key)
+    /// <summary>normalize, scale from training.data_kwargs.</summary>
+    public static GaussianOptions GaussianOptionsFrom(Dictionary<string, object?> kwargs)
     {
-        if (!d.TryGetValue(key, out var v) || v is null) return null;
-        return double.TryParse(v.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? x
-            : throw new ConfigException($"training.data_kwargs.{key} = '{v}' is not a number");
-    }
-
-    private static string String(Dictionary<string, object?> d, string key, string fallback, string fullKey)
-    {
-        foreach (var k in d.Keys)
-            if (k != key) throw new ConfigException($"unknown key 'training.task_kwargs.{k}'; accepted: {key}");
-        return d.TryGetValue(key, out var v) && v is not null ? v.ToString()! : fallback;
+        var kw = new Kwargs(kwargs, "training.data_kwargs", ["normalize", "scale"], "data 'gaussian'");
+        return new GaussianOptions(normalize: kw.Bool("normalize"), scale: kw.Double("scale") ?? 1.0);
     }
 }

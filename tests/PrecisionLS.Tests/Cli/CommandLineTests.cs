@@ -47,7 +47,7 @@ public class CommandLineTests
     [InlineData(new[] { "train", "--preset", "explicit-gradient", "--bogus" }, "unknown argument '--bogus'")]
     [InlineData(new[] { "train", "--resume", "/nonexistent/run" }, "run directory '/nonexistent/run' does not exist")]
     [InlineData(new[] { "train", "--config", "/nonexistent.yaml" }, "config file '/nonexistent.yaml' does not exist")]
-    [InlineData(new[] { "train", "--preset", "explicit-gradient", "--set", "training.task=sorting", "--out", "/tmp/pls-never" }, "training.task 'sorting' is not built yet")]
+    [InlineData(new[] { "train", "--preset", "explicit-gradient", "--set", "training.task=sorting", "--out", "/tmp/pls-never" }, "training.task 'sorting' is unknown; accepted: identity, square")]
     [InlineData(new[] { "bench", "warp-drive" }, "unknown bench target 'warp-drive'")]
     public void Errors_name_what_was_wrong(string[] args, string expected)
     {

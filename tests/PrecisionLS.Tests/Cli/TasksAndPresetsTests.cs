@@ -1,0 +1,97 @@
+using PrecisionLS.Cli;
+using PrecisionLS.Config;
+using PrecisionLS.Tasks;
+using PrecisionLS.Training;
+using Xunit;
+
+namespace PrecisionLS.Tests.Cli;
+
+/// <summary>The paper's presets and tasks from the command line: listing, showing, and "not built yet" messages.</summary>
+[Collection(nameof(SharedPoolCollection))]   // Console.SetOut is process-wide
+public class TasksAndPresetsTests
+{
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var err = new StringWriter(); var outp = new StringWriter();
+        var old = Console.Out;
+        Console.SetOut(outp);
+        try { return (Program.Run(args, err), outp.ToString(), err.ToString()); }
+        finally { Console.SetOut(old); }
+    }
+
+    public static TheoryData<string> PresetNames() => new(Presets.Names);
+
+    [Fact]
+    public void Every_paper_experiment_has_a_preset()
+    {
+        string[] expected = ["primitives-read", "primitives-linear", "primitives-multiply", "least-squares", "least-squares-cond5",
+            "least-squares-icl", "explicit-gradient", "explicit-gradient-linattn", "multistep-gd", "ode-icl", "ode-explicit-gradient"];
+        foreach (var name in expected) Assert.Contains(name, Presets.Names);
+    }
+
+    [Theory]
+    [MemberData(nameof(PresetNames))]
+    public void Each_preset_either_builds_a_trainer_or_says_what_is_missing(string name)
+    {
+        var config = ConfigLoader.FromPreset(name, ["training.batch_size=4", "training.eval_batch_size=4"]);
+        Assert.False(string.IsNullOrWhiteSpace(Presets.Description(name)));
+        var missing = PresetCheck.Missing(config);
+        if (missing.Count == 0)
+        {
+            var trainer = new Trainer<double>(config);
+            var step = trainer.TrainStep();
+            Assert.True(double.IsFinite(step.Loss), $"{name}: loss {step.Loss}");
+        }
+        else
+        {
+            var e = Assert.Throws<ConfigException>(() => new Trainer<double>(config));
+            Assert.Contains("not built yet", e.Message);
+        }
+    }
+
+    [Fact]
+    public void Training_a_preset_whose_model_is_not_built_fails_with_one_clear_line()
+    {
+        var (code, _, error) = Run("train", "--preset", "least-squares", "--steps", "1", "--out", Path.Combine(Path.GetTempPath(), "pls-never-" + Guid.NewGuid().ToString("N")));
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: this model is not built yet: model.seq_op 'attn', model.use_mlps true", error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Presets_lists_task_model_and_readiness()
+    {
+        var (code, output, _) = Run("presets");
+        Assert.Equal(0, code);
+        Assert.Contains("multistep_gd", output);
+        Assert.Contains("needs attn", output);
+        Assert.Contains("least-squares-cond5: Least squares end to end with every A rescaled to condition number 5", output);
+    }
+
+    public static TheoryData<string> BuiltTasks() => new(TaskCatalog.Available);
+
+    [Theory]
+    [MemberData(nameof(BuiltTasks))]
+    public void Tasks_show_prints_a_small_prompt_and_target(string task)
+    {
+        var (code, output, error) = Run("tasks", "show", task);
+        Assert.True(code == 0, error);
+        Assert.Contains($"task {task}:", output);
+        Assert.Contains("prompt (one example)", output);
+        Assert.Contains("target at the read positions", output);
+    }
+
+    [Fact]
+    public void Tasks_show_takes_overrides_and_rejects_unknown_tasks()
+    {
+        var (code, output, error) = Run("tasks", "show", "multistep_gd", "--set", "training.task_kwargs.num_iters=2", "--set", "training.n_points=3");
+        Assert.True(code == 0, error);
+        Assert.Contains("n_points 3, 4 tokens", output);
+        (code, _, error) = Run("tasks", "show", "sorting");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown task 'sorting'; accepted: identity", error);
+        (code, _, error) = Run("tasks", "show", "read", "--set", "training.task_kwargs.colour=red");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown key 'training.task_kwargs.colour' for task 'read'; accepted: seed", error);
+    }
+}
