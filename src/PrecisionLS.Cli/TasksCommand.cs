@@ -10,7 +10,12 @@ namespace PrecisionLS.Cli;
 public static class TasksCommand
 {
     // Writes through Console.Out as it is now (so redirected output, tests included, receives the tables).
-    internal static IAnsiConsole Out() => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+    internal static IAnsiConsole Out()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        if (Console.IsOutputRedirected) console.Profile.Width = 200;   // a file or pipe: do not wrap cells at 80 columns
+        return console;
+    }
 
     public static int Run(string[] args)
     {
@@ -24,9 +29,9 @@ public static class TasksCommand
 
     private static int List()
     {
-        var table = new Table().AddColumns("task", "data", "what", "task_kwargs", "trains now");
+        var table = new Table().AddColumns("task", "data", "what", "task_kwargs");
         foreach (var t in TaskInfo.All)
-            table.AddRow(t.Name, t.Data, Markup.Escape(t.Summary), string.Join(", ", t.Kwargs), TaskCatalog.IsBuilt(t.Name) ? "[green]yes[/]" : "[yellow]not yet[/]");
+            table.AddRow(t.Name, t.Data, Markup.Escape(t.Summary), string.Join(", ", t.Kwargs));
         Out().Write(table);
         Console.WriteLine("See one example: precisionls tasks show TASK [--set training.n_points=4 --set model.n_dims=3 ...] [--seed S]");
         return 0;

@@ -10,7 +10,7 @@ public static class TaskCatalog
     public static IReadOnlyList<string> Available => TaskInfo.All.Select(t => t.Name).Where(IsBuilt).ToList();
 
     /// <summary>True when <paramref name="task"/> can be created now.</summary>
-    public static bool IsBuilt(string task) => TaskInfo.Find(task) is { } info && info.Data != "ode_operator";
+    public static bool IsBuilt(string task) => TaskInfo.Find(task) is not null;
 
     /// <summary>Creates the task of <paramref name="run"/>; bad names, kwargs or sizes throw <see cref="ConfigException"/>.</summary>
     public static ITask<T> Create<T>(RunConfig run) where T : unmanaged, IFloatingPointIeee754<T>
@@ -35,6 +35,9 @@ public static class TaskCatalog
                 "explicit_gradient" => new ExplicitGradientTask<T>(d, points, outDims, LeastSquaresOptionsFrom(t.DataKwargs), kw.String("setting", "last")),
                 "multistep_gd" => new MultistepGdTask<T>(d, points, outDims, LeastSquaresOptionsFrom(t.DataKwargs),
                     kw.Int("num_iters") ?? 1, kw.Double("step_size") ?? 0.5),
+                // For the ODE tasks n_dims is Dn, the number of points c is evaluated at (tokens are Dn + 3 wide).
+                "ode_icl" => new OdeIclTask<T>(d, points, outDims, OdeOptionsFrom(t.DataKwargs), kw.Double("noise_variance") ?? 0),
+                "ode_icl_final" => new OdeIclFinalTask<T>(d, points, outDims, OdeOptionsFrom(t.DataKwargs), kw.Double("noise_variance") ?? 0),
                 _ => throw new ConfigException($"training.task '{info.Name}' is not built yet; available: {string.Join(", ", Available)}"),
             };
         }
@@ -50,6 +53,23 @@ public static class TaskCatalog
             normalize_x: kw.Bool("normalize_x"),
             scale_target: kw.Double("scale_target") ?? 1.0,
             scale_cond: kw.Double("scale_cond"));
+        try { o.Validate(); }
+        catch (ArgumentException e) { throw new ConfigException("training.data_kwargs." + e.Message); }
+        return o;
+    }
+
+    /// <summary>c_sampling, eqn_class, operator_scale, gp_length, u0_scale from training.data_kwargs (the authors' seed
+    /// key is accepted and ignored: the run's seed drives all sampling).</summary>
+    public static OdeOperatorOptions OdeOptionsFrom(Dictionary<string, object?> kwargs)
+    {
+        var kw = new Kwargs(kwargs, "training.data_kwargs", ["c_sampling", "eqn_class", "operator_scale", "gp_length", "u0_scale", "seed"], "data 'ode_operator'");
+        var defaults = new OdeOperatorOptions();
+        var o = new OdeOperatorOptions(
+            c_sampling: kw.String("c_sampling", defaults.c_sampling),
+            eqn_class: kw.Int("eqn_class") ?? defaults.eqn_class,
+            operator_scale: kw.Double("operator_scale") ?? defaults.operator_scale,
+            gp_length: kw.Double("gp_length") ?? defaults.gp_length,
+            u0_scale: kw.Double("u0_scale") ?? defaults.u0_scale);
         try { o.Validate(); }
         catch (ArgumentException e) { throw new ConfigException("training.data_kwargs." + e.Message); }
         return o;

@@ -21,8 +21,8 @@ public sealed record TaskInfo(string Name, string Data, string Summary, string[]
         new("least_squares_icl", "least_squares", "2L-1 tokens [a_i, 0], [0, b_i]; target b_i at the even positions, last channel", ["setting"], _ => 1),
         new("explicit_gradient", "least_squares", "tokens [x_init, 0], [a_i, b_i]; target g = (1/L) Aᵀ(A x_init - b) at the last position", ["setting"], d => d),
         new("multistep_gd", "least_squares", "tokens [a_i, b_i], [x_init, 0]; target x_k after k gradient steps at the last position", ["num_iters", "step_size"], d => d),
-        new("ode_icl", "ode_operator", "2L-1 tokens [c, u0, 1, 0], [0.., u]: u of ODE solutions at a query point, in context", [], _ => 1),
-        new("ode_icl_final", "ode_operator", "L tokens [c, u0, 1, u] with the last u hidden; target that u", [], _ => 1),
+        new("ode_icl", "ode_operator", "2L-1 tokens [c, u0, 1, 0], [0.., u]: u of ODE solutions at a query point, in context", ["noise_variance", "seed"], _ => 1),
+        new("ode_icl_final", "ode_operator", "L tokens [c, u0, 1, u] with the last u hidden; target that u", ["noise_variance", "seed"], _ => 1),
     ];
 
     /// <summary>The entry for a config name (the authors' ode_operator_icl[_final] names included).</summary>
