@@ -91,7 +91,7 @@ public sealed class LongConvolution<T> : IConvolution<T> where T : unmanaged, IF
 }
 
 /// <summary>
-/// The convolution step shared by <see cref="LongConvolution{T}"/> and ImplicitLongConvolution: a
+/// The convolution step shared by <see cref="LongConvolution{T}"/> and <see cref="ImplicitLongConvolution{T}"/>: a
 /// given lag-major filter hT [taps, d] applied by <see cref="LongConv"/> on <see cref="DepthwiseConv"/>. Keeps the
 /// unrolled kernel of the last forward for the backward.
 /// </summary>
