@@ -25,14 +25,27 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
     // [W_in; W_p] and [b_in; b_p] stacked, refreshed each forward; the gradient of the stack per backward.
     private readonly T[] _wCat, _wCatT, _bCat, _dwCat, _dbCat;
 
-    public BaseConv(ParameterStore<T> store, string name, int d, int lMax, bool causal, bool resid)
+    /// <param name="store">Where the parameters are registered.</param>
+    /// <param name="name">Parameter prefix, e.g. "_backbone.transformer.h.0.seq_mixer.base_conv".</param>
+    /// <param name="d">Width.</param>
+    /// <param name="lMax">l_max = n_positions: the convolution's filter length.</param>
+    /// <param name="causal">Causal (linear) or not (centred short conv; circular long conv).</param>
+    /// <param name="resid">The authors' use_resid: + z inside the conv and the branch weights.</param>
+    /// <param name="convType">"short" (depthwise, kernel l_max), "long" (explicit filter) or "implicit" (filter MLP).</param>
+    public BaseConv(ParameterStore<T> store, string name, int d, int lMax, bool causal, bool resid, string convType = "short")
     {
         _store = store; _d = d; Resid = resid;
         Projection = new Linear<T>(store, name + ".projection", d, d);
         InProj = new Linear<T>(store, name + ".in_proj", d, d);
         OutProj = new Linear<T>(store, name + ".out_proj", d, d);
         BranchWeights = resid ? store.Add(name + ".branch_weights", [2]) : null;
-        Conv = new ShortConvolution<T>(store, name + ".conv.conv", d, lMax, causal, resid);
+        Conv = convType switch   // registered last, after branch_weights, as in the authors' state dict
+        {
+            "short" => new ShortConvolution<T>(store, name + ".conv.conv", d, lMax, causal, resid),
+            "long" => new LongConvolution<T>(store, name + ".conv", d, lMax, causal, resid),
+            "implicit" => new ImplicitLongConvolution<T>(store, name + ".conv", d, lMax, causal, resid),
+            _ => throw new ArgumentException($"model.conv_type '{convType}' is unknown; accepted: short, long, implicit", nameof(convType)),
+        };
         _wCat = new T[2 * d * d]; _wCatT = new T[2 * d * d]; _bCat = new T[2 * d]; _dwCat = new T[2 * d * d]; _dbCat = new T[2 * d];
     }
 
@@ -41,7 +54,7 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
     public Linear<T> InProj { get; }
     public Linear<T> OutProj { get; }
     public Parameter? BranchWeights { get; }
-    public ShortConvolution<T> Conv { get; }
+    public IConvolution<T> Conv { get; }
 
     public void Forward(ReadOnlySpan<T> u, Span<T> output, int batch, int length) => Forward(u, output, batch, length, T.Zero);
 

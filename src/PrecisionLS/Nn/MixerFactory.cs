@@ -11,8 +11,7 @@ public static class MixerFactory
     {
         return (c.SeqOp, c.ConvType) switch
         {
-            ("base_conv", "short") => new BaseConv<T>(store, blockPrefix + ".seq_mixer.base_conv", c.NEmbd, c.NPositions, c.Causal, c.UseResid),
-            ("base_conv", _) => throw new ConfigException($"model.conv_type '{c.ConvType}' is not built yet; available now: short (long and implicit come with issue 4)"),
+            ("base_conv", _) => new BaseConv<T>(store, blockPrefix + ".seq_mixer.base_conv", c.NEmbd, c.NPositions, c.Causal, c.UseResid, c.ConvType),
             _ => throw new ConfigException($"model.seq_op '{c.SeqOp}' is not built yet; available now: base_conv (attn comes with issue 4)"),
         };
     }

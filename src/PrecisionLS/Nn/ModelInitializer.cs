@@ -34,6 +34,8 @@ public static class ModelInitializer
             else if (name.EndsWith(".conv.conv.weight", StringComparison.Ordinal) || name.EndsWith(".conv.conv.bias", StringComparison.Ordinal))
                 Uniform(rng, v, 1.0 / Math.Sqrt(cfg.NPositions));
             else if (name.EndsWith(".branch_weights", StringComparison.Ordinal)) { v[0] = T.One; v[1] = T.Zero; }
+            else if (name.EndsWith(".conv.filter", StringComparison.Ordinal)) LongConvolution<T>.DeltaInit(v, p.Shape[0], p.Shape[1]);   // delta at lag 0
+            else if (name.EndsWith(".pos_emb.z", StringComparison.Ordinal)) ImplicitLongConvolution<T>.FillPositionalFeatures(v, p.Shape[1], p.Shape[2]);
             else if (name.Contains(".ln_", StringComparison.Ordinal))
                 v.Fill(name.EndsWith(".weight", StringComparison.Ordinal) ? T.One : T.Zero);
             else if (name.EndsWith("c_proj.weight", StringComparison.Ordinal)) Normal(rng, v, 0.02 / Math.Sqrt(2.0 * cfg.NLayer));

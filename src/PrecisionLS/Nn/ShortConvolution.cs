@@ -10,7 +10,7 @@ namespace PrecisionLS.Nn;
 /// Non-causal: padding K//2 on both sides, keep the first L outputs.
 /// Parameters "{name}.weight" [d, 1, K] and "{name}.bias" [d].
 /// </summary>
-public sealed class ShortConvolution<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class ShortConvolution<T> : IConvolution<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly ParameterStore<T> _store;
     private readonly T[] _wT;        // tap-major copy of the weight, refreshed each forward
