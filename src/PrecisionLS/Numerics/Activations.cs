@@ -37,18 +37,18 @@ public static class Activations
 
     /// <summary>
     /// Exact GELU: cdf = Φ(a) = 0.5·(1 + erf(a/√2)), g = a·Φ(a) (PyTorch nn.GELU(), approximate='none').
-    /// Φ is kept for the backward pass. Evaluated in float64 (<see cref="ErrorFunction"/>) and rounded to T.
+    /// Φ is kept for the backward pass. Evaluated in float64 (<see cref="ErrorFunction"/>) and rounded to T;
+    /// scalar (erf does not vectorise simply), split over <see cref="WorkerPool.Shared"/>: element-wise, so the
+    /// result does not depend on the thread count.
     /// </summary>
-    public static void GeluForward<T>(ReadOnlySpan<T> a, Span<T> g, Span<T> cdf) where T : unmanaged, IFloatingPointIeee754<T>
+    public static unsafe void GeluForward<T>(ReadOnlySpan<T> a, Span<T> g, Span<T> cdf) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = a.Length;
         CheckLengths(n, g.Length, "g"); CheckLengths(n, cdf.Length, "cdf");
-        for (int i = 0; i < n; i++)
+        fixed (T* pa = a, pg = g, pc = cdf)
         {
-            double x = double.CreateTruncating(a[i]);
-            double phi = ErrorFunction.NormalCdf(x);
-            cdf[i] = T.CreateTruncating(phi);
-            g[i] = T.CreateTruncating(x * phi);
+            var args = new GeluArgs<T>(pa, pc, pg, null);
+            ParallelFor.Run(n, GeluMinPerWorker, in args, &GeluForwardRange<T>);
         }
     }
 
@@ -56,15 +56,44 @@ public static class Activations
     /// Backward of <see cref="GeluForward{T}"/>: da = dg·(Φ(a) + a·φ(a)), φ the standard normal density, with
     /// Φ(a) as the forward kept it. da may alias dg.
     /// </summary>
-    public static void GeluBackward<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> cdf, ReadOnlySpan<T> dg, Span<T> da) where T : unmanaged, IFloatingPointIeee754<T>
+    public static unsafe void GeluBackward<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> cdf, ReadOnlySpan<T> dg, Span<T> da) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = a.Length;
         CheckLengths(n, cdf.Length, "cdf"); CheckLengths(n, dg.Length, "dg"); CheckLengths(n, da.Length, "da");
-        for (int i = 0; i < n; i++)
+        fixed (T* pa = a, pc = cdf, pdg = dg, pda = da)
         {
-            double x = double.CreateTruncating(a[i]);
-            double slope = double.CreateTruncating(cdf[i]) + x * ErrorFunction.NormalPdf(x);
-            da[i] = T.CreateTruncating(double.CreateTruncating(dg[i]) * slope);
+            var args = new GeluArgs<T>(pa, pc, pdg, pda);
+            ParallelFor.Run(n, GeluMinPerWorker, in args, &GeluBackwardRange<T>);
+        }
+    }
+
+    // Below this many elements per worker a GELU pass stays on the calling thread.
+    private const int GeluMinPerWorker = 4096;
+
+    // Forward: A, Cdf (written), G (written). Backward: A, Cdf, G = dg, Da (written).
+    private readonly unsafe struct GeluArgs<T>(T* a, T* cdf, T* g, T* da) where T : unmanaged
+    {
+        public readonly T* A = a, Cdf = cdf, G = g, Da = da;
+    }
+
+    private static unsafe void GeluForwardRange<T>(in GeluArgs<T> s, int start, int end) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = start; i < end; i++)
+        {
+            double x = double.CreateTruncating(s.A[i]);
+            double phi = ErrorFunction.NormalCdf(x);
+            s.Cdf[i] = T.CreateTruncating(phi);
+            s.G[i] = T.CreateTruncating(x * phi);
+        }
+    }
+
+    private static unsafe void GeluBackwardRange<T>(in GeluArgs<T> s, int start, int end) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = start; i < end; i++)
+        {
+            double x = double.CreateTruncating(s.A[i]);
+            double slope = double.CreateTruncating(s.Cdf[i]) + x * ErrorFunction.NormalPdf(x);
+            s.Da[i] = T.CreateTruncating(double.CreateTruncating(s.G[i]) * slope);
         }
     }
 

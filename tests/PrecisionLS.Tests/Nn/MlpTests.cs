@@ -150,7 +150,7 @@ public class MlpTests
     [InlineData("glu")]
     public void Steady_state_step_allocates_nothing(string activ)
     {
-        const int d = 16, up = 4, rows = 64;
+        const int d = 16, up = 4, rows = 256;   // 16 384 hidden values: the GELU pass splits over the workers
         var s = new ParameterStore<double>();
         var mlp = new Mlp<double>(s, "mlp", d, up, activ);
         s.Allocate();
