@@ -23,8 +23,6 @@ public static class PresetCheck
         var m = config.Model;
         var missing = new List<string>();
         if (m.SeqOp != "base_conv") missing.Add(m.SeqOp);
-        if (m.UseMlps) missing.Add("MLP");
-        if (m.UseSeqopLn || m.UseFinalLn || (m.UseMlps && m.UseMlpLn)) missing.Add("LayerNorm");
         if (!TaskCatalog.IsBuilt(config.Training.Task)) missing.Add("task " + config.Training.Task);
         return missing;
     }

@@ -1,41 +1,114 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using PrecisionLS.Config;
 
 namespace PrecisionLS.Nn;
 
 /// <summary>
-/// One backbone block (REFERENCE §2): h ← h + Mixer(LN1(h)), then with MLPs h ← h + MLP(LN2(h)).
-/// Without the block residual: h ← Mixer(LN1(h)). This slice builds the mixer path; LayerNorm and MLP
-/// arrive with the attention models.
+/// One backbone block (REFERENCE §2, the authors' gpt2.py Block):
+/// <code>
+/// h ← h + Mixer(LN1(h))            (without use_resid: h ← Mixer(LN1(h)))
+/// h ← h + MLP(LN2(h))              (only with use_mlps; without use_resid: h ← MLP(LN2(h)))
+/// </code>
+/// LN1 exists with use_seqop_ln, LN2 with use_mlps and use_mlp_ln; otherwise they are the identity.
+/// Parameters register in the authors' order: ln_1, seq_mixer, ln_2, mlp.
 /// </summary>
 public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int _d;
+    private T[] _u = [];      // LN1(h), the mixer's input (when LN1 exists)
+    private T[] _mid = [];    // h after the mixer stage (when an MLP follows)
+    private T[] _v = [];      // LN2(mid), the MLP's input (when LN2 exists)
 
-    public Block(ISequenceMixer<T> mixer, int d, bool resid)
+    public Block(ModelConfig config, ParameterStore<T> store, string prefix, int layer)
     {
-        Mixer = mixer; _d = d; Resid = resid;
+        _d = config.NEmbd; Resid = config.UseResid;
+        if (config.UseSeqopLn) Ln1 = new LayerNorm<T>(store, prefix + ".ln_1", _d);
+        Mixer = MixerFactory.Create(config, store, prefix, layer);
+        if (config.UseMlps)
+        {
+            if (config.UseMlpLn) Ln2 = new LayerNorm<T>(store, prefix + ".ln_2", _d);
+            Mlp = new Mlp<T>(store, prefix + ".mlp", _d, config.MlpUpfactor, config.MlpActiv);
+        }
     }
 
+    public LayerNorm<T>? Ln1 { get; }
     public ISequenceMixer<T> Mixer { get; }
+    public LayerNorm<T>? Ln2 { get; }
+    public Mlp<T>? Mlp { get; }
     public bool Resid { get; }
 
-    /// <summary>hOut = hIn + Mixer(hIn) (or Mixer(hIn) without residual). hIn is kept for Backward.</summary>
+    /// <summary>hOut = Block(hIn); hIn is kept for Backward.</summary>
     public void Forward(ReadOnlySpan<T> hIn, Span<T> hOut, int batch, int length)
     {
-        int n = batch * length * _d;
-        if (Resid) Mixer.ForwardResidual(hIn[..n], hOut, batch, length);
-        else Mixer.Forward(hIn, hOut, batch, length);
+        int rows = batch * length, n = rows * _d;
+        hIn = hIn[..n];
+        Span<T> m = Mlp is null ? hOut[..n] : Buffers.Ensure(ref _mid, n).AsSpan(0, n);
+        if (Ln1 is null)
+        {
+            if (Resid) Mixer.ForwardResidual(hIn, m, batch, length);   // fused: the mixer adds hIn in its last pass
+            else Mixer.Forward(hIn, m, batch, length);
+        }
+        else
+        {
+            var u = Buffers.Ensure(ref _u, n).AsSpan(0, n);
+            Ln1.Forward(hIn, u, rows);
+            Mixer.Forward(u, m, batch, length);
+            if (Resid) TensorPrimitives.Add(m, hIn, m);
+        }
+        if (Mlp is null) return;
+
+        ReadOnlySpan<T> v = m;
+        if (Ln2 is not null)
+        {
+            var vv = Buffers.Ensure(ref _v, n).AsSpan(0, n);
+            Ln2.Forward(m, vv, rows);
+            v = vv;
+        }
+        Mlp.Forward(v, hOut[..n], rows);
+        if (Resid) TensorPrimitives.Add(hOut[..n], m, hOut[..n]);
     }
 
-    /// <summary>dhIn = dhOut (residual) + Mixer'ᵀ dhOut; overwrites dhIn.</summary>
+    /// <summary>dhIn = d Block / d hIn applied to dhOut (overwrites dhIn); accumulates parameter gradients.</summary>
     public void Backward(ReadOnlySpan<T> hIn, ReadOnlySpan<T> dhOut, Span<T> dhIn, int batch, int length)
     {
-        int n = batch * length * _d;
-        if (Resid) { Mixer.BackwardResidual(hIn[..n], dhOut, dhIn, batch, length); return; }
-        dhIn[..n].Clear();
-        Mixer.Backward(hIn, dhOut, dhIn, batch, length);
+        int rows = batch * length, n = rows * _d;
+        hIn = hIn[..n]; dhOut = dhOut[..n];
+        ReadOnlySpan<T> dm = dhOut;                         // gradient at the mixer stage's output
+        if (Mlp is not null)
+        {
+            var dmBuf = Workspace<T>.Get(13, n).AsSpan(0, n);
+            if (Resid) dhOut.CopyTo(dmBuf);
+            if (Ln2 is null) Mlp.Backward(_mid.AsSpan(0, n), dhOut, dmBuf, rows, accumulateDx: Resid);
+            else
+            {
+                var dv = Workspace<T>.Get(14, n).AsSpan(0, n);
+                Mlp.Backward(_v.AsSpan(0, n), dhOut, dv, rows, accumulateDx: false);
+                Ln2.Backward(_mid.AsSpan(0, n), dv, dmBuf, rows, accumulateDx: Resid);
+            }
+            dm = dmBuf;
+        }
+        if (Ln1 is null)
+        {
+            if (Resid) { Mixer.BackwardResidual(hIn, dm, dhIn, batch, length); return; }
+            dhIn[..n].Clear();
+            Mixer.Backward(hIn, dm, dhIn, batch, length);
+            return;
+        }
+        var du = Workspace<T>.Get(15, n).AsSpan(0, n);
+        du.Clear();                                         // mixers add into their input gradient
+        Mixer.Backward(_u.AsSpan(0, n), dm, du, batch, length);
+        if (Resid) dm.CopyTo(dhIn);
+        Ln1.Backward(hIn, du, dhIn[..n], rows, accumulateDx: Resid);
     }
 
-    public long ForwardMultiplyAdds(int batch, int length) => Mixer.ForwardMultiplyAdds(batch, length);
+    public long ForwardMultiplyAdds(int batch, int length)
+    {
+        long rows = (long)batch * length;
+        long ma = Mixer.ForwardMultiplyAdds(batch, length);
+        if (Ln1 is not null) ma += Ln1.ForwardMultiplyAdds(rows);
+        if (Ln2 is not null) ma += Ln2.ForwardMultiplyAdds(rows);
+        if (Mlp is not null) ma += Mlp.ForwardMultiplyAdds(rows);
+        return ma;
+    }
 }

@@ -31,14 +31,10 @@ public static class ModelValidation
     {
         var missing = new List<string>();
         if (c.SeqOp != "base_conv") missing.Add($"model.seq_op '{c.SeqOp}'");
-        if (c.UseMlps) missing.Add("model.use_mlps true");
-        if (c.UseSeqopLn) missing.Add("model.use_seqop_ln true");
-        if (c.UseMlpLn && c.UseMlps) missing.Add("model.use_mlp_ln true");
-        if (c.UseFinalLn) missing.Add("model.use_final_ln true");
         if (missing.Count > 0)
             throw new ConfigException(
-                $"this model is not built yet: {string.Join(", ", missing)} (attention, MLPs and LayerNorm come with issue 4). " +
-                "Available now: seq_op base_conv (conv_type short, long or implicit), use_mlps false, no LayerNorm.");
+                $"this model is not built yet: {string.Join(", ", missing)} (attention comes with issue 4). " +
+                "Available now: seq_op base_conv (conv_type short, long or implicit), with or without MLPs and LayerNorms.");
     }
 
     private static void Positive(int v, string key)

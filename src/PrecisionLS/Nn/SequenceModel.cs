@@ -20,7 +20,8 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
     private readonly Block<T>[] _blocks;
     private T[] _x = [];          // copy of the input tokens, [B·L, in]
     private T[][] _h;             // residual stream before each block and after the last, [B·L, d]
-    private T[] _hr = [];         // stream gathered at the read positions, [B·R, d]
+    private T[] _hr = [];         // stream gathered at the read positions (after ln_f), [B·R, d]
+    private T[] _hrRaw = [];      // the same before ln_f (when it exists)
     private int[] _reads = [];
     private int _batch, _length, _readCount;
 
@@ -37,8 +38,9 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
         for (int i = 0; i < config.NLayer; i++)
         {
             string prefix = $"_backbone.transformer.h.{i}";
-            _blocks[i] = new Block<T>(MixerFactory.Create(config, Store, prefix, i), D, config.UseResid);
+            _blocks[i] = new Block<T>(config, Store, prefix, i);
         }
+        if (config.UseFinalLn) LnF = new LayerNorm<T>(Store, "_backbone.transformer.ln_f", D);
         ReadOut = new Linear<T>(Store, "_read_out", D, OutDims, trainable: config.TrainProj);
         Store.Allocate();
         _h = new T[config.NLayer + 1][];
@@ -53,6 +55,8 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
     public Linear<T> ReadIn { get; }
     public PositionEmbedding<T> Wpe { get; }
     public Linear<T> ReadOut { get; }
+    /// <summary>The final LayerNorm (use_final_ln), applied only at the read positions: it is per token.</summary>
+    public LayerNorm<T>? LnF { get; }
     public IReadOnlyList<Block<T>> Blocks => _blocks;
 
     /// <summary>Authors' initialisation, drawn in parameter order from <paramref name="rng"/>.</summary>
@@ -90,10 +94,12 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
         for (int i = 0; i < _blocks.Length; i++) _blocks[i].Forward(_h[i], _h[i + 1], batch, length);
 
         Buffers.Ensure(ref _hr, (long)batch * rCount * D);
+        var gathered = LnF is null ? _hr : Buffers.Ensure(ref _hrRaw, (long)batch * rCount * D);
         var last = _h[^1].AsSpan();
         for (int b = 0; b < batch; b++)
             for (int r = 0; r < rCount; r++)
-                last.Slice((b * length + _reads[r]) * D, D).CopyTo(_hr.AsSpan((b * rCount + r) * D, D));
+                last.Slice((b * length + _reads[r]) * D, D).CopyTo(gathered.AsSpan((b * rCount + r) * D, D));
+        LnF?.Forward(gathered, _hr, batch * rCount);
         ReadOut.Forward(_hr, output, batch * rCount);
     }
 
@@ -109,6 +115,12 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
         var dhr = Workspace<T>.Get(10, (long)batch * rCount * D).AsSpan(0, batch * rCount * D);
         dhr.Clear();
         ReadOut.Backward(_hr, dOutput, dhr, batch * rCount);
+        if (LnF is not null)
+        {
+            var dRaw = Workspace<T>.Get(16, (long)batch * rCount * D).AsSpan(0, batch * rCount * D);
+            LnF.Backward(_hrRaw, dhr, dRaw, batch * rCount, accumulateDx: false);
+            dRaw.CopyTo(dhr);
+        }
 
         var dh = Workspace<T>.Get(11, n).AsSpan(0, n);
         var dhPrev = Workspace<T>.Get(12, n).AsSpan(0, n);
@@ -150,6 +162,7 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
     {
         long rows = (long)batch * length;
         long ma = ReadIn.MultiplyAdds(rows) + ReadOut.MultiplyAdds((long)batch * reads);
+        if (LnF is not null) ma += LnF.ForwardMultiplyAdds((long)batch * reads);
         foreach (var b in _blocks) ma += b.ForwardMultiplyAdds(batch, length);
         return ma;
     }

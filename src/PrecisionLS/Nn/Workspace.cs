@@ -6,7 +6,8 @@ namespace PrecisionLS.Nn;
 /// Scratch arrays for backward passes (gradient temporaries), one set per thread. A layer uses them only
 /// during one call, so every model on a thread shares them, the batch-group replicas included. Arrays grow
 /// on first use of a larger shape and are then reused: the steady-state training step allocates nothing.
-/// Slots: 0-3 mixers, 10-12 the model's residual stream.
+/// Slots: 0-3 mixers, 4-6 the MLP, 10-12 the model's residual stream, 13-15 a block's LayerNorm/MLP stages,
+/// 16 the final LayerNorm.
 /// </summary>
 public static class Workspace<T> where T : unmanaged, INumber<T>
 {

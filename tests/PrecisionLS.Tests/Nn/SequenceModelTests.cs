@@ -84,6 +84,40 @@ public class SequenceModelTests
         Harness(model, batch, length).CheckGradients(x);
     }
 
+    [Theory]
+    [InlineData(true, true, true, true, "gelu")]   // smooth: relu kinks make finite differences unreliable in deep stacks
+    [InlineData(true, false, true, false, "gelu")]
+    [InlineData(false, true, true, true, "glu")]
+    [InlineData(true, true, false, true, "relu")]
+    [InlineData(false, false, false, true, "relu")]
+    public void Blocks_with_MLPs_and_LayerNorms_pass_gradient_checks(bool resid, bool seqopLn, bool mlpLn, bool finalLn, string activ)
+    {
+        var cfg = ConfigLoader.FromPreset("explicit-gradient",
+            ["model.n_embd=6", "model.n_layer=2", "model.n_positions=7", "model.use_mlps=true", "model.mlp_upfactor=2",
+             $"model.mlp_activ={activ}", $"model.use_resid={resid}", $"model.use_seqop_ln={seqopLn}", $"model.use_mlp_ln={mlpLn}",
+             $"model.use_final_ln={finalLn}"]).Model;
+        var model = new SequenceModel<double>(cfg);
+        model.Initialize(new Rng(3));
+        var rng = new Rng(4);
+        foreach (var p in model.Store.Parameters.Where(p => p.Trainable && !p.Name.Contains(".ln_")))
+        {
+            rng.FillGaussian(model.Store.Value(p));
+            System.Numerics.Tensors.TensorPrimitives.Multiply(model.Store.Value(p), 0.3, model.Store.Value(p));
+        }
+        var names = model.Store.Parameters.Select(p => p.Name).ToList();
+        Assert.Equal(seqopLn, names.Contains("_backbone.transformer.h.0.ln_1.weight"));
+        Assert.Equal(mlpLn, names.Contains("_backbone.transformer.h.0.ln_2.weight"));
+        Assert.Equal(finalLn, names.Contains("_backbone.transformer.ln_f.weight"));
+        Assert.Contains("_backbone.transformer.h.1.mlp.c_proj.weight", names);
+        // Registration order follows the authors' state dict: ln_1, seq_mixer, ln_2, mlp, then ln_f, _read_out.
+        int IndexOf(string suffix) => names.FindIndex(n => n.EndsWith(suffix, StringComparison.Ordinal));
+        Assert.True(IndexOf("h.0.seq_mixer.base_conv.projection.weight") < IndexOf("h.0.mlp.c_fc.weight"));
+        Assert.True(IndexOf("h.1.mlp.c_proj.bias") < IndexOf("_read_out.weight"));
+        int batch = 2, length = 5;
+        var x = new double[batch * length * model.InDims]; new Rng(5).FillGaussian(x.AsSpan());
+        Harness(model, batch, length).CheckGradients(x);
+    }
+
     [Fact]
     public void Explicit_gradient_recipe_has_the_papers_parameter_count()
     {

@@ -219,7 +219,9 @@ public class PrimitiveTaskTests
             var target = new double[batch * task.TargetSize];
             var outp = new double[batch * L * D]; var grad = new double[outp.Length];
             var rng = new Rng(2);
+            // Warm up every call below once (first calls may allocate while the JIT tiers them up), then measure.
             task.Sample(rng, batch, prompt, target);
+            task.Sample(rng, batch / 2, prompt, target);
             task.Loss(outp, target, batch, grad);
             long before = GC.GetAllocatedBytesForCurrentThread();
             task.Sample(rng, batch, prompt, target);
