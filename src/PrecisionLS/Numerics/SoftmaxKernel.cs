@@ -9,6 +9,8 @@ namespace PrecisionLS.Numerics;
 /// <list type="bullet">
 /// <item><see cref="Exp{T}"/>: x[j] = exp(scale·(x[j] − shift)) in place, for x[j] ≤ shift and scale &gt; 0.</item>
 /// <item><see cref="Row{T}"/>: row ← softmax(scale·row) = exp(scale·(row − max)) / Σ, in place; -inf entries give 0.</item>
+/// <item><see cref="Rows{T}"/>: the same for the leading lengths[i] entries of each row of a block; the rest of
+/// each row becomes 0 (masked).</item>
 /// <item><see cref="RowBackward{T}"/>: g ← scale·a ∘ (g − Σ g∘a), the softmax Jacobian applied to g (a = softmax output).</item>
 /// </list>
 /// The exponential's argument lies in [-inf, 0]: exp(-inf) = 0 and NaN stays NaN; arguments below ln(smallest
@@ -70,6 +72,40 @@ public static unsafe class SoftmaxKernel
                 T inv = T.One / sum;
                 for (int j = 0; j < row.Length; j++) p[j] *= inv;
             }
+        }
+    }
+
+    /// <summary>
+    /// Row i of block [rows, stride] (i &lt; rows) ← softmax(scale·row[0 .. lengths[i])) followed by zeros up to
+    /// stride: each row as <see cref="Row{T}"/> (same bits), but all rows' maxima, then all exponentials, then all
+    /// normalisations, so independent rows overlap instead of waiting on one row's dependency chain.
+    /// </summary>
+    public static void Rows<T>(Span<T> block, int rows, int stride, ReadOnlySpan<int> lengths, T scale) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (rows < 0 || stride < 0 || (long)rows * stride > block.Length)
+            throw new ArgumentException($"block holds {block.Length} values, needs rows·stride = {(long)rows * stride}", nameof(block));
+        if (lengths.Length < rows) throw new ArgumentException($"lengths holds {lengths.Length} values, needs rows = {rows}", nameof(lengths));
+        for (int i = 0; i < rows; i++)
+            if (lengths[i] < 1 || lengths[i] > stride) throw new ArgumentException($"lengths[{i}] = {lengths[i]} must be in [1, stride = {stride}]", nameof(lengths));
+        fixed (T* p = block)
+        fixed (int* len = lengths)
+        {
+            if (typeof(T) == typeof(double))
+            {
+                if (Vector512.IsHardwareAccelerated) RowsCore<V512D, Vector512<double>, double>((double*)p, rows, stride, len, As<T, double>(scale));
+                else RowsCore<V256D, Vector256<double>, double>((double*)p, rows, stride, len, As<T, double>(scale));
+            }
+            else if (typeof(T) == typeof(float))
+            {
+                if (Vector512.IsHardwareAccelerated) RowsCore<V512F, Vector512<float>, float>((float*)p, rows, stride, len, As<T, float>(scale));
+                else RowsCore<V256F, Vector256<float>, float>((float*)p, rows, stride, len, As<T, float>(scale));
+            }
+            else
+                for (int i = 0; i < rows; i++)
+                {
+                    Row(block.Slice(i * stride, len[i]), scale);
+                    block.Slice(i * stride + len[i], stride - len[i]).Clear();
+                }
         }
     }
 
@@ -145,6 +181,62 @@ public static unsafe class SoftmaxKernel
         TV vInv = TS.Broadcast(inv);
         for (j = 0; j < nv; j += w) TS.Store(TS.Mul(TS.Load(x + j), vInv), x + j);
         for (j = nv; j < n; j++) x[j] = TS.MulScalar(x[j], inv);
+    }
+
+    // Rows in groups of up to 64: maxima, exponentials with row sums, reciprocals, normalisation; the per-row
+    // arithmetic (order of the max, of the sum, the reciprocal) is RowCore's, so the bits match Row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowsCore<TS, TV, TE>(TE* x, int rows, int stride, int* len, TE scale)
+        where TS : struct, IExpVector<TV, TE> where TV : struct where TE : unmanaged
+    {
+        const int Group = 64;
+        TE* m = stackalloc TE[Group];
+        int w = TS.Count;
+        TV vScale = TS.Broadcast(scale);
+        for (int i0 = 0; i0 < rows; i0 += Group)
+        {
+            int i1 = Math.Min(rows, i0 + Group);
+            for (int i = i0; i < i1; i++)
+            {
+                TE* r = x + (nint)i * stride;
+                int n = len[i], nv = n / w * w, j;
+                TE mi = TS.NegativeInfinity;
+                if (nv > 0)
+                {
+                    TV vm = TS.Load(r);
+                    for (j = w; j < nv; j += w) vm = TS.Max(vm, TS.Load(r + j));
+                    mi = TS.MaxLanes(vm);
+                }
+                for (j = nv; j < n; j++) mi = TS.MaxScalar(mi, r[j]);
+                m[i - i0] = mi;
+            }
+            for (int i = i0; i < i1; i++)
+            {
+                TE* r = x + (nint)i * stride;
+                int n = len[i], nv = n / w * w, j;
+                TE mi = m[i - i0];
+                TV vShift = TS.Broadcast(mi), vSum = TS.Zero;
+                for (j = 0; j < nv; j += w)
+                {
+                    TV e = TS.Exp(TS.Mul(TS.Sub(TS.Load(r + j), vShift), vScale));
+                    TS.Store(e, r + j);
+                    vSum = TS.Add(vSum, e);
+                }
+                TE sum = TS.SumLanes(vSum);
+                for (j = nv; j < n; j++) { r[j] = TS.ExpScalar(TS.MulScalar(TS.SubScalar(r[j], mi), scale)); sum = TS.AddScalar(sum, r[j]); }
+                m[i - i0] = TS.Reciprocal(sum);
+            }
+            for (int i = i0; i < i1; i++)
+            {
+                TE* r = x + (nint)i * stride;
+                int n = len[i], nv = n / w * w, j;
+                TE inv = m[i - i0];
+                TV vInv = TS.Broadcast(inv);
+                for (j = 0; j < nv; j += w) TS.Store(TS.Mul(TS.Load(r + j), vInv), r + j);
+                for (j = nv; j < n; j++) r[j] = TS.MulScalar(r[j], inv);
+                for (j = n; j < stride; j++) r[j] = default;
+            }
+        }
     }
 
     // One vector type with the scalar forms of the same steps (the tail), so RowCore is written once.

@@ -96,4 +96,30 @@ public class SoftmaxKernelTests
             for (int j = 0; j < n; j++) Assert.True(Math.Abs(g[j] - expected[j]) <= 1e-14, $"backward n={n} j={j}: {g[j]:R} vs {expected[j]:R}");
         }
     }
+
+    [Theory]
+    [InlineData(21, 24)]
+    [InlineData(70, 37)]   // more rows than one group, a stride with scalar tails
+    [InlineData(3, 5)]
+    public void Block_rows_match_single_rows_bit_for_bit_and_zero_the_rest(int rows, int stride)
+    {
+        var rng = new Rng(6);
+        var block = new double[rows * stride];
+        rng.FillGaussian(block.AsSpan());
+        for (int i = 0; i < block.Length; i += 7) block[i] = double.NegativeInfinity;
+        var lengths = Enumerable.Range(0, rows).Select(i => 1 + (i * 5) % stride).ToArray();
+        for (int i = 0; i < rows; i++) block[i * stride] = rng.NextGaussian();   // a finite first entry
+        var expected = (double[])block.Clone();
+        for (int i = 0; i < rows; i++)
+        {
+            SoftmaxKernel.Row<double>(expected.AsSpan(i * stride, lengths[i]), 0.3);
+            expected.AsSpan(i * stride + lengths[i], stride - lengths[i]).Clear();
+        }
+        SoftmaxKernel.Rows<double>(block, rows, stride, lengths, 0.3);
+        Assert.Equal(expected.Select(BitConverter.DoubleToInt64Bits), block.Select(BitConverter.DoubleToInt64Bits));
+
+        var blockF = expected.Select(v => (float)v).ToArray();
+        Assert.Throws<ArgumentException>(() => SoftmaxKernel.Rows<float>(blockF, rows, stride, lengths.Select(l => l + stride).ToArray(), 1f));
+        Assert.Throws<ArgumentException>(() => SoftmaxKernel.Rows<float>(blockF, rows + 1, stride, lengths, 1f));
+    }
 }
