@@ -96,7 +96,8 @@ public sealed unsafe class Attention<T> : ISequenceMixer<T> where T : unmanaged,
             for (int b = 0; b < batch; b++)
                 for (int h = 0; h < NHead; h++)
                 {
-                    if (b + 1 < batch) Prefetch(pqkv + (nint)(b + 1) * L * ld, L * ld, h);
+                    if (b + 1 < batch) Prefetch(pqkv + (nint)(b + 1) * L * ld, L * ld, h, NHead);
+                    if (b + 1 < batch || h + 1 < NHead) Prefetch(pAtt + _attBase + ((nint)b * NHead + h + 1) * L * lp, L * lp, 0, 1);
                     T* q = pqkv + (nint)b * L * ld + h * hs, k = q + d, v = q + 2 * d;
                     T* a = pAtt + _attBase + ((nint)b * NHead + h) * L * lp;
                     var block = new Span<T>(a, L * lp);
@@ -146,7 +147,12 @@ public sealed unsafe class Attention<T> : ISequenceMixer<T> where T : unmanaged,
             for (int b = 0; b < batch; b++)
                 for (int h = 0; h < NHead; h++)
                 {
-                    if (b + 1 < batch) Prefetch(pqkv + (nint)(b + 1) * L * ld, L * ld, h);
+                    if (b + 1 < batch)
+                    {
+                        Prefetch(pqkv + (nint)(b + 1) * L * ld, L * ld, h, NHead);
+                        Prefetch(pdo + (nint)(b + 1) * L * d, L * d, h, NHead);
+                    }
+                    if (b + 1 < batch || h + 1 < NHead) Prefetch(pAtt + _attBase + ((nint)b * NHead + h + 1) * L * lp, L * lp, 0, 1);
                     nint off = (nint)b * L * ld + h * hs;
                     T* q = pqkv + off, k = q + d, v = q + 2 * d;
                     T* dq = pd + off, dk = dq + d, dv = dq + 2 * d;
@@ -231,16 +237,16 @@ public sealed unsafe class Attention<T> : ISequenceMixer<T> where T : unmanaged,
         }
     }
 
-    // Touches the next batch entry's qkv rows, one n_head-th per head: they sit 3d apart, a stride the hardware
-    // prefetcher does not follow, and the head loop otherwise waits on memory for each one (measured 2x on the
-    // kᵀ transpose at batch 1024). x86 only; elsewhere a no-op.
-    private void Prefetch(T* next, long count, int h)
+    // Touches part `part` of `parts` of a region the head loop reads next: the next batch entry's qkv rows sit 3d
+    // apart, a stride the hardware prefetcher does not follow, and the A blocks and do rows are first touched
+    // there too; without it the loop waits on memory (the kᵀ transpose ran 2x slower at batch 1024).
+    // x86 only; elsewhere a no-op.
+    private static void Prefetch(T* start, long count, int part, int parts)
     {
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
-        long bytes = count * sizeof(T), part = (bytes / NHead + 63) / 64 * 64;
-        byte* p = (byte*)next;
-        for (long off = h * part, end = Math.Min(bytes, (h + 1) * part); off < end; off += 64)
+        long bytes = count * sizeof(T), size = (bytes / parts + 63) / 64 * 64;
+        byte* p = (byte*)start;
+        for (long off = part * size, end = Math.Min(bytes, (part + 1) * size); off < end; off += 64)
             System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + off);
     }
-
 }
