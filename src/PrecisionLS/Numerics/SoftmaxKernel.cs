@@ -18,9 +18,10 @@ namespace PrecisionLS.Numerics;
 /// resp. 1.2e-38); arguments above 0 are clamped to 0 (they give 1).
 /// </summary>
 /// <remarks>
-/// Why not TensorPrimitives.Exp: its 512-bit, 256-bit and scalar paths round differently in the last bit, and
-/// which one runs depends on the span's alignment and on whether the precompiled or the re-jitted code is
-/// running, so the same input gave different outputs from one call to the next (seen in the attention tests).
+/// Why not TensorPrimitives.Exp (System.Numerics.Tensors 10.0.0): on spans holding masked (-inf) entries it gave
+/// last-bit-different results for the same input depending on the span's alignment, and different results again
+/// after the JIT re-tiered (about 800 calls in); the attention output then changed from call to call. Finite
+/// inputs alone came out stable in the same check.
 /// Here every element takes the same steps at every vector width and in the scalar tail: k = round(x·log2 e)
 /// by the 1.5·2^52 shifter, r = x − k·ln 2 in two parts (Cody–Waite), a degree-13 (float: 7) Taylor polynomial
 /// in Horner form with FMA, times 2^k built in the exponent bits; within 2 ulp of the exact value. Row sums
