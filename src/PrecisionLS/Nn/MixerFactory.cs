@@ -11,8 +11,9 @@ public static class MixerFactory
     {
         return (c.SeqOp, c.ConvType) switch
         {
+            ("attn", _) => new Attention<T>(store, blockPrefix + ".seq_mixer", c.NEmbd, c.NHead, c.Causal, c.UseSoftmaxForAttn),
             ("base_conv", _) => new BaseConv<T>(store, blockPrefix + ".seq_mixer.base_conv", c.NEmbd, c.NPositions, c.Causal, c.UseResid, c.ConvType),
-            _ => throw new ConfigException($"model.seq_op '{c.SeqOp}' is not built yet; available now: base_conv (attn comes with issue 4)"),
+            _ => throw new ConfigException($"model.seq_op '{c.SeqOp}' is unknown; accepted: attn, base_conv"),
         };
     }
 }

@@ -23,20 +23,6 @@ public static class ModelValidation
         if (c.OutDims < 0) throw new ConfigException($"model.out_dims {c.OutDims} must be positive (or 0 for n_dims)");
     }
 
-    /// <summary>
-    /// Throws <see cref="ConfigException"/> listing every part of the config that is valid but not built yet, so
-    /// a preset of a later issue says so when trained instead of silently training a different model.
-    /// </summary>
-    public static void RequireBuilt(ModelConfig c)
-    {
-        var missing = new List<string>();
-        if (c.SeqOp != "base_conv") missing.Add($"model.seq_op '{c.SeqOp}'");
-        if (missing.Count > 0)
-            throw new ConfigException(
-                $"this model is not built yet: {string.Join(", ", missing)} (attention comes with issue 4). " +
-                "Available now: seq_op base_conv (conv_type short, long or implicit), with or without MLPs and LayerNorms.");
-    }
-
     private static void Positive(int v, string key)
     {
         if (v < 1) throw new ConfigException($"{key} = {v} must be a positive integer");

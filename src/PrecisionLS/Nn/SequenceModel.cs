@@ -28,7 +28,6 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
     public SequenceModel(ModelConfig config)
     {
         ModelValidation.Validate(config);
-        ModelValidation.RequireBuilt(config);
         Config = config;
         D = config.NEmbd; InDims = config.ResolvedInDims; OutDims = config.ResolvedOutDims;
         Store = new ParameterStore<T>();

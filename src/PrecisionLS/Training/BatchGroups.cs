@@ -17,13 +17,17 @@ namespace PrecisionLS.Training;
 /// running forward for all groups before backward for all groups (170 MB of activations streamed from memory)
 /// 65.8 ms per step; fused forward-backward slices of 16 examples on per-thread replicas 52.4 ms. Slices of 32 or
 /// 8 examples were 6-10% slower than 16 (the first spills the L2 cache, the second pays per-call costs).
+/// A group's gradient array is as big as the model, so big models use fewer groups (9.5M parameters: 2 groups,
+/// 152 MB in float64) while small ones use 32.
 /// </remarks>
 public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Number of groups a batch is split into: fixed, so results are the same on any core count.</summary>
-    public const int Groups = 32;
-    /// <summary>Slices per group, run one after another (a group of the batch-1024 recipe: 2 × 16 examples).</summary>
-    public const int SlicesPerGroup = 2;
+    /// <summary>Most groups a batch is split into (small models; the explicit-gradient recipe: 32 groups of 32).</summary>
+    public const int MaxGroups = 32;
+    /// <summary>Examples per slice: a group runs as ceil(count / 16) slices, one after another.</summary>
+    public const int SliceExamples = 16;
+    /// <summary>Memory the per-group gradient arrays may take; big models get fewer groups (at least 2).</summary>
+    public const long GradientBudgetBytes = 256L << 20;
 
     /// <summary>Loss of the read outputs of examples [start, start + count): writes their gradient, returns the
     /// group's share of the batch loss.</summary>
@@ -34,10 +38,10 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
     public delegate void GroupPrepare(int worker, int group, int start, int count);
 
     private readonly SequenceModel<T> _master;
-    private readonly SequenceModel<T>?[] _replicas = new SequenceModel<T>?[Groups];   // created on first use
-    private readonly int[] _replicaBusy = new int[Groups];
-    private readonly T[]?[] _groupGrads = new T[]?[Groups];
-    private readonly double[] _groupLoss = new double[Groups];
+    private readonly SequenceModel<T>?[] _replicas = new SequenceModel<T>?[MaxGroups];   // created on first use
+    private readonly int[] _replicaBusy = new int[MaxGroups];
+    private readonly T[]?[] _groupGrads = new T[]?[MaxGroups];
+    private readonly double[] _groupLoss = new double[MaxGroups];
     private readonly Action<int, int> _forwardBody, _trainBody;
     private int _batch, _length, _groupCount;
     private T[] _input = [];
@@ -51,12 +55,20 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
     public BatchGroups(SequenceModel<T> master)
     {
         _master = master;
+        // Groups: a function of the model size only (never of the thread count), so results stay reproducible;
+        // an even count keeps two cores equally busy.
+        long bytes = (long)master.Store.Size * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        int byMemory = (int)Math.Clamp(GradientBudgetBytes / Math.Max(1, bytes), 2, MaxGroups);
+        Groups = byMemory > 2 ? byMemory & ~1 : 2;
         _forwardBody = ForwardGroups;
         _trainBody = TrainGroups;
     }
 
     private static (int Start, int Count) SubSlice(int start, int count, int k, int slices) =>
         (start + (int)((long)count * k / slices), (int)((long)count * (k + 1) / slices) - (int)((long)count * k / slices));
+
+    /// <summary>Groups a full batch is split into (at most <see cref="MaxGroups"/>; fewer for big models).</summary>
+    public int Groups { get; }
 
     private (int Start, int Count) Slice(int g) =>
         ((int)((long)_batch * g / _groupCount), (int)((long)_batch * (g + 1) / _groupCount) - (int)((long)_batch * g / _groupCount));
@@ -107,7 +119,7 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int r = 0; ; r++)
         {
-            if (r == Groups) throw new InvalidOperationException("more concurrent workers than batch groups");
+            if (r == MaxGroups) throw new InvalidOperationException("more concurrent workers than batch groups");
             if (Interlocked.CompareExchange(ref _replicaBusy[r], 1, 0) != 0) continue;
             var model = _replicas[r] ??= new SequenceModel<T>(_master.Config);
             _master.Store.Values.AsSpan().CopyTo(model.Store.Values);
@@ -125,7 +137,7 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int g = g0; g < g1; g++)
             {
                 var (start, count) = Slice(g);
-                int slices = Math.Min(SlicesPerGroup, count);
+                int slices = (count + SliceExamples - 1) / SliceExamples;
                 for (int k = 0; k < slices; k++)
                 {
                     var (s0, n) = SubSlice(start, count, k, slices);
@@ -150,7 +162,7 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
                 model.Store.ZeroGrads();
                 var (start, count) = Slice(g);
                 _prepare?.Invoke(r, g, start, count);
-                int slices = Math.Min(SlicesPerGroup, count);
+                int slices = (count + SliceExamples - 1) / SliceExamples;
                 double loss = 0;
                 for (int k = 0; k < slices; k++)
                 {

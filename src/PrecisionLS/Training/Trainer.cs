@@ -26,8 +26,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly BatchGroups<T> _groups;
     private readonly BatchGroups<T>.GroupLoss _groupLoss;
     private readonly BatchGroups<T>.GroupPrepare _groupSample;
-    private readonly ITask<T>?[] _workerTasks = new ITask<T>?[BatchGroups<T>.Groups];
-    private readonly Rng[] _groupRngs = Enumerable.Range(0, BatchGroups<T>.Groups).Select(_ => new Rng(0)).ToArray();
+    private readonly ITask<T>?[] _workerTasks = new ITask<T>?[BatchGroups<T>.MaxGroups];
+    private readonly Rng[] _groupRngs = Enumerable.Range(0, BatchGroups<T>.MaxGroups).Select(_ => new Rng(0)).ToArray();
     private ulong _stepSeed;
     private int _promptSize, _targetSize, _outSize;    // per example, at the current size
 

@@ -16,6 +16,8 @@ public class SequenceModelTests
         Causal = fx.ConfigBool("causal"), UseMlps = fx.ConfigBool("use_mlps"), UseResid = fx.ConfigBool("use_resid"),
         UseSeqopLn = fx.ConfigBool("use_seqop_ln"), UseMlpLn = fx.ConfigBool("use_mlp_ln"), UseFinalLn = fx.ConfigBool("use_final_ln"),
         TrainProj = fx.ConfigBool("train_proj"), TrainPos = fx.ConfigBool("train_pos"),
+        UseSoftmaxForAttn = fx.ConfigBool("use_softmax_for_attn"), MlpActiv = fx.ConfigString("mlp_activ"),
+        MlpUpfactor = fx.ConfigInt("mlp_upfactor"),
     };
 
     private static ModuleHarness Harness(SequenceModel<double> model, int batch, int length)
@@ -33,6 +35,18 @@ public class SequenceModelTests
         var model = new SequenceModel<double>(ConfigOf(fx));
         int batch = fx.Inputs["x"].Shape[0], length = fx.Inputs["x"].Shape[1];
         Assert.Equal(fx.Params.Count, model.Store.Parameters.Count);
+        var h = Harness(model, batch, length);
+        h.MatchFixture(fx, "x");
+        h.CheckGradients(fx.Inputs["x"].Data);
+    }
+
+    [Fact]
+    public void Transformer_with_MLPs_and_LayerNorms_matches_fixture_and_finite_differences()
+    {
+        var fx = FixtureCase.Load("model_attn_mlp_ln");
+        var model = new SequenceModel<double>(ConfigOf(fx));
+        int batch = fx.Inputs["x"].Shape[0], length = fx.Inputs["x"].Shape[1];
+        Assert.Equal(fx.Params.Keys, model.Store.Parameters.Select(p => p.Name));   // the authors' names, in their order
         var h = Harness(model, batch, length);
         h.MatchFixture(fx, "x");
         h.CheckGradients(fx.Inputs["x"].Data);
@@ -116,6 +130,17 @@ public class SequenceModelTests
         int batch = 2, length = 5;
         var x = new double[batch * length * model.InDims]; new Rng(5).FillGaussian(x.AsSpan());
         Harness(model, batch, length).CheckGradients(x);
+    }
+
+    [Theory]
+    [InlineData("explicit-gradient", "", 43_787)]
+    [InlineData("explicit-gradient-linattn", "", 797_957)]
+    [InlineData("least-squares", "", 9_485_829)]
+    [InlineData("primitives-multiply", "model.seq_op=attn", 104_010)]
+    public void Paper_models_have_the_papers_parameter_counts(string preset, string overrides, long expected)
+    {
+        var run = ConfigLoader.FromPreset(preset, overrides.Length == 0 ? [] : [overrides]);
+        Assert.Equal(expected, new SequenceModel<double>(run.Model).Store.TrainableCount);
     }
 
     [Fact]
