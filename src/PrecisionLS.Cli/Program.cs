@@ -22,6 +22,7 @@ public static class Program
           precisionls bench gemm [--threads N] [--json]
           precisionls presets
           precisionls tasks
+          precisionls config show --preset NAME|--config FILE [--set section.key=value ...]
           precisionls tasks show TASK [--set section.key=value ...] [--seed S]
 
         Runs are written to runs/<preset>-<time>/ (config.yaml, metrics.jsonl/.csv, checkpoints/, plots/, summary.json).
@@ -48,7 +49,8 @@ public static class Program
                 "bench" => Bench(rest),
                 "presets" => ListPresets(rest),
                 "tasks" => TasksCommand.Run(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, bench, presets, tasks (see --help)"),
+                "config" => ShowConfig(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, bench, presets, tasks, config (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }
@@ -95,7 +97,8 @@ public static class Program
         {
             var cfg = ConfigFrom(cl, "train");
             string name = cfg.Preset ?? Path.GetFileNameWithoutExtension(cl.Get("--config")!);
-            string dir = cl.Get("--out") ?? Path.Combine("runs", $"{name}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            string dir = cl.Get("--out") ?? Path.Combine(cfg.OutDir ?? "runs", $"{name}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            foreach (var note in cfg.Notes) Console.WriteLine("note: " + note);
             options = new SessionOptions(cfg, dir, Resume: false);
         }
 
@@ -153,6 +156,17 @@ public static class Program
             default:
                 throw new CommandLine.UsageException($"unknown bench target '{args[0]}'; accepted: train-step, gemm");
         }
+    }
+
+    // config show: the fully resolved config as YAML (every key, defaults included); errors exit non-zero.
+    private static int ShowConfig(string[] args)
+    {
+        if (args.Length == 0 || args[0] != "show") throw new CommandLine.UsageException("config: accepted action: show --preset NAME|--config FILE [--set section.key=value ...]");
+        var cl = new CommandLine(args.Skip(1).ToArray(), "config show", ["--preset", "--config", "--set"], []);
+        var cfg = ConfigFrom(cl, "config show");
+        foreach (var note in cfg.Notes) Console.Error.WriteLine("note: " + note);
+        Console.Write(ConfigLoader.ToYaml(cfg));
+        return 0;
     }
 
     private static int ListPresets(string[] args)

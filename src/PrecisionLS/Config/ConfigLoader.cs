@@ -17,6 +17,7 @@ public static class ConfigLoader
     /// <summary>Loads an embedded preset by name (see <see cref="Presets"/>), then applies overrides.</summary>
     public static RunConfig FromPreset(string preset, IEnumerable<string>? overrides = null)
     {
+        _where = [];
         var tree = LoadTree(Presets.ReadYaml(preset), $"preset '{preset}'", baseDir: null, depth: 0);
         return Build(tree, overrides, preset);
     }
@@ -25,6 +26,7 @@ public static class ConfigLoader
     public static RunConfig FromFile(string path, IEnumerable<string>? overrides = null)
     {
         if (!File.Exists(path)) throw new ConfigException($"config file '{path}' does not exist");
+        _where = [];
         var tree = LoadTree(File.ReadAllText(path), $"file '{path}'", Path.GetDirectoryName(Path.GetFullPath(path)), 0);
         return Build(tree, overrides, null);
     }
@@ -32,6 +34,7 @@ public static class ConfigLoader
     /// <summary>Parses YAML text (a resolved config.yaml, or one built in code), then applies overrides.</summary>
     public static RunConfig FromYaml(string yaml, string origin, IEnumerable<string>? overrides = null)
     {
+        _where = [];
         var tree = LoadTree(yaml, origin, null, 0);
         string? preset = tree.TryGetValue("preset", out var p) ? p?.ToString() : null;
         tree.Remove("preset");
@@ -48,16 +51,86 @@ public static class ConfigLoader
         return new SerializerBuilder().Build().Serialize(root);
     }
 
+    // Where each key path was last set ("file 'a.yaml', line 7", "--set"), for error messages; one per load.
+    [ThreadStatic] private static Dictionary<string, string>? _where;
+
+    private static string Where(string path) => _where is not null && _where.TryGetValue(path, out var w) ? $" ({w})" : "";
+
+    // The authors' names for our keys (their configs load as they are).
+    private static readonly Dictionary<string, string> Aliases = new()
+    {
+        ["training.scheduler_steprate"] = "step_rate",
+        ["training.scheduler_gamma"] = "gamma",
+    };
+
+    // Keys of the authors' configs that only drive their logging service or bookkeeping: accepted, no effect.
+    private static readonly Dictionary<string, string> Ignored = new()
+    {
+        ["wandb"] = "the authors' logging service settings",
+        ["autoname"] = "the authors' run naming",
+        ["test_run"] = "the authors' smoke-test switch",
+        ["training.keep_every_steps"] = "permanent snapshots (checkpoints/latest.ckpt is kept instead)",
+        ["training.resume_id"] = "the authors' run id (use train --resume DIR)",
+        ["training.track_grad"] = "the authors' gradient logging",
+    };
+
     private static RunConfig Build(Dictionary<string, object?> tree, IEnumerable<string>? overrides, string? preset)
     {
         foreach (var o in overrides ?? []) ApplyOverride(tree, o);
+        var notes = new List<string>();
+        foreach (var (path, why) in Ignored)
+        {
+            var parts = path.Split('.');
+            var node = parts.Length == 1 ? tree : tree.TryGetValue(parts[0], out var sec) ? sec as Dictionary<string, object?> : null;
+            if (node is not null && node.Remove(parts[^1])) notes.Add($"'{path}' is ignored: {why}");
+        }
+        string? outDir = tree.Remove("out_dir", out var od) ? od?.ToString() : null;
         foreach (var key in tree.Keys)
             if (key is not ("model" or "training"))
-                throw new ConfigException($"unknown top-level key '{key}'; accepted: model, training, inherit");
-        var model = FromDictionary<ModelConfig>(Section(tree, "model"), "model");
-        var training = FromDictionary<TrainingConfig>(Section(tree, "training"), "training");
+                throw new ConfigException($"unknown top-level key '{key}'{Where(key)}{Suggest(key, ["model", "training", "inherit", "out_dir"])}; accepted: model, training, inherit, out_dir");
+        var modelSection = Section(tree, "model");
+        if (modelSection.Remove("use_bias", out var useBias) && !string.Equals(useBias?.ToString(), "true", StringComparison.OrdinalIgnoreCase))
+            throw new ConfigException($"model.use_bias = '{useBias}'{Where("model.use_bias")}: only true is supported (every fixture and preset of the paper uses biases)");
+        var trainingSection = Section(tree, "training");
+        foreach (var (alias, key) in Aliases)
+        {
+            string name = alias["training.".Length..];
+            if (!trainingSection.Remove(name, out var v)) continue;
+            if (trainingSection.ContainsKey(key))
+                throw new ConfigException($"{alias}{Where(alias)} and training.{key}{Where("training." + key)} set the same value; keep one");
+            trainingSection[key] = v;
+            if (_where is not null && _where.TryGetValue(alias, out var w)) _where["training." + key] = w;
+        }
+        var model = FromDictionary<ModelConfig>(modelSection, "model");
+        var training = FromDictionary<TrainingConfig>(trainingSection, "training");
         ValidateCurriculum(model, training);
-        return new RunConfig(model, training, preset);
+        return new RunConfig(model, training, preset) { OutDir = outDir, Notes = notes };
+    }
+
+    // ", did you mean 'x'?" for the accepted key closest to a mistyped one (edit distance at most 3).
+    private static string Suggest(string key, IEnumerable<string> accepted)
+    {
+        string? best = null; int bestDistance = int.MaxValue;
+        foreach (var a in accepted)
+        {
+            int dist = EditDistance(key, a);
+            if (dist < bestDistance) { bestDistance = dist; best = a; }
+        }
+        return best is not null && bestDistance <= Math.Max(1, Math.Min(3, key.Length / 2)) ? $"; did you mean '{best}'?" : "";
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var prev = new int[b.Length + 1]; var cur = new int[b.Length + 1];
+        for (int j = 0; j <= b.Length; j++) prev[j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        {
+            cur[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            (prev, cur) = (cur, prev);
+        }
+        return prev[b.Length];
     }
 
     // The curriculum's end sizes are the same quantities as n_points and model.n_dims: they must agree.
@@ -92,7 +165,7 @@ public static class ConfigLoader
         catch (YamlDotNet.Core.YamlException e) { throw new ConfigException($"{origin}: invalid YAML at line {e.Start.Line}: {e.Message}"); }
         if (stream.Documents.Count == 0) return [];
         if (stream.Documents[0].RootNode is not YamlMappingNode map) throw new ConfigException($"{origin}: the top level must be a mapping (model:, training:)");
-        var tree = (Dictionary<string, object?>)Convert(map)!;
+        var tree = (Dictionary<string, object?>)Convert(map, "", origin)!;
         var result = new Dictionary<string, object?>();
         if (tree.Remove("inherit", out var inherit))
         {
@@ -125,13 +198,29 @@ public static class ConfigLoader
         }
     }
 
-    private static object? Convert(YamlNode node) => node switch
+    // YAML node -> dictionaries, lists and strings; records where each key path was set.
+    private static object? Convert(YamlNode node, string path, string origin)
     {
-        YamlMappingNode m => m.Children.ToDictionary(kv => ((YamlScalarNode)kv.Key).Value ?? "", kv => Convert(kv.Value)),
-        YamlSequenceNode s => s.Children.Select(Convert).ToList(),
-        YamlScalarNode sc => sc.Value is null or "~" or "null" && sc.Style == YamlDotNet.Core.ScalarStyle.Plain ? null : sc.Value,
-        _ => null,
-    };
+        switch (node)
+        {
+            case YamlMappingNode m:
+                var d = new Dictionary<string, object?>();
+                foreach (var (k, v) in m.Children)
+                {
+                    string key = ((YamlScalarNode)k).Value ?? "";
+                    string child = path.Length == 0 ? key : path + "." + key;
+                    if (_where is not null) _where[child] = $"{origin}, line {k.Start.Line}";
+                    d[key] = Convert(v, child, origin);
+                }
+                return d;
+            case YamlSequenceNode seq:
+                return seq.Children.Select(c => Convert(c, path, origin)).ToList();
+            case YamlScalarNode sc:
+                return sc.Value is null or "~" or "null" && sc.Style == YamlDotNet.Core.ScalarStyle.Plain ? null : sc.Value;
+            default:
+                return null;
+        }
+    }
 
     /// <summary>Applies "section.key=value" (or "section.sub.key=value") to the tree.</summary>
     public static void ApplyOverride(Dictionary<string, object?> tree, string assignment)
@@ -139,6 +228,7 @@ public static class ConfigLoader
         int eq = assignment.IndexOf('=');
         if (eq <= 0) throw new ConfigException($"override '{assignment}' must look like section.key=value, e.g. training.learning_rate=1e-3");
         string path = assignment[..eq].Trim(), value = assignment[(eq + 1)..].Trim();
+        if (_where is not null) _where[path] = $"--set {path}";
         var parts = path.Split('.');
         if (parts.Length < 2) throw new ConfigException($"override key '{path}' must name a section: model.{path} or training.{path}");
         var node = tree;
@@ -177,8 +267,14 @@ public static class ConfigLoader
         foreach (var (key, raw) in values)
         {
             if (!props.TryGetValue(key, out var prop))
-                throw new ConfigException($"unknown key '{section}.{key}'; accepted {section} keys: {string.Join(", ", props.Keys.Order())}");
-            prop.SetValue(result, ConvertValue(raw, prop.PropertyType, $"{section}.{key}"));
+                throw new ConfigException($"unknown key '{section}.{key}'{Where(section + "." + key)}{Suggest(key, props.Keys)}; " +
+                    $"accepted {section} keys: {string.Join(", ", props.Keys.Order())}");
+            string full = $"{section}.{key}";
+            try { prop.SetValue(result, ConvertValue(raw, prop.PropertyType, full)); }
+            catch (ConfigException e) when (!IsSection(prop.PropertyType) && Where(full).Length > 0)
+            {
+                throw new ConfigException(e.Message + Where(full));   // say where the bad value was written
+            }
         }
         return result;
     }
