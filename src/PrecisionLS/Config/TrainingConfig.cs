@@ -25,18 +25,29 @@ public sealed record TrainingConfig
     /// <summary>"float64" (default) or "float32".</summary>
     public string Dtype { get; init; } = "float64";
     public ulong Seed { get; init; } = 0;
+    /// <summary>"adam" (default), "adamw" (decoupled weight decay) or "sgd" (momentum 0.9), as the authors build them.</summary>
+    public string Optimizer { get; init; } = "adam";
     public double AdamEps { get; init; } = 1e-16;
     public double AdamBeta1 { get; init; } = 0.9;
     public double AdamBeta2 { get; init; } = 0.999;
     public double WeightDecay { get; init; }
+    /// <summary>L1 penalty: loss += l1_reg · Σ|p| over the trainable parameters (0 = off).</summary>
+    public double L1Reg { get; init; }
     /// <summary>Global gradient-norm clip.</summary>
     public double ClipGradNorm { get; init; } = 100;
     /// <summary>Gradient EMA filter decay alpha (0 with lambda 0 = off).</summary>
     public double EmaDecay { get; init; } = 0.98;
     /// <summary>Gradient EMA filter gain lambda.</summary>
     public double EmaLambda { get; init; } = 2;
-    /// <summary>"step" (built) or "adaptive" (issue 5).</summary>
+    /// <summary>"step" or "step_threshold" (both the step schedule with the min_lr floor), or "adaptive_threshold".</summary>
     public string Scheduler { get; init; } = "step";
+    /// <summary>Adaptive scheduler: EMA weight λ of the gradient cosine metric (m ← λ m + (1-λ) cbar).</summary>
+    public double SchedulerEmaLambda { get; init; } = 0.9;
+    /// <summary>Adaptive scheduler: below this metric (after step 1000) the rate grows back instead of decaying.</summary>
+    public double SchedulerMetricThreshold { get; init; } = 0.9;
+    /// <summary>Adaptive scheduler: measure the gradient cosine metric every this many steps, before the step
+    /// (the authors measure it every wandb.log_every_steps, 1000 in their runs).</summary>
+    public long SchedulerMetricEvery { get; init; } = 1000;
     public long StepRate { get; init; } = 3000;
     public double Gamma { get; init; } = 0.9;
     public double MinLr { get; init; } = 1e-10;

@@ -10,8 +10,11 @@ namespace PrecisionLS.Training;
 
 /// <summary>
 /// A self-describing checkpoint holding every piece of training state, so a resumed run continues exactly:
-/// parameters, Adam moments and step count, the EMA filter, the data RNG, step and skip counters, wall time,
-/// and the resolved config. Layout: "PLSCKPT1", a JSON header, the raw arrays, and a SHA-256 of all of it.
+/// parameters, the optimizer's arrays and step count, the EMA filter, the data RNG, the adaptive scheduler's state,
+/// step and skip counters, wall time, and the resolved config. Layout: "PLSCKPT1", a JSON header, the raw arrays
+/// (parameters, the optimizer's state arrays in order, the EMA average), and a SHA-256 of all of it.
+/// Version 2 added optimizer and scheduler to the header; version 1 files (Adam, step scheduler) still load:
+/// their arrays are laid out as Adam's in version 2 (parameters, M, V, EMA).
 /// Written through <see cref="AtomicFile"/>: a crash never leaves a torn file.
 /// </summary>
 public static class Checkpoint
@@ -20,9 +23,16 @@ public static class Checkpoint
 
     /// <summary>Header fields (snake_case JSON).</summary>
     public sealed record Header(
-        int Version, string Dtype, long Step, long AdamSteps, bool EmaInitialized, ulong[] RngState,
+        int Version, string Dtype, long Step, long AdamSteps /* the optimizer's step count, any optimizer */, bool EmaInitialized, ulong[] RngState,
         long SkippedSteps, int ConsecutiveSkips, double WallSeconds, string ConfigYaml,
-        string[] ParameterNames, int ParameterCount, string ParamChecksum);
+        string[] ParameterNames, int ParameterCount, string ParamChecksum,
+        string? Optimizer = null, AdaptiveSchedulerState? Scheduler = null);
+
+    /// <summary>The adaptive scheduler's state (absent for the step schedule, a function of the step).</summary>
+    public sealed record AdaptiveSchedulerState(double Metric, double LearningRate, bool Decrement);
+
+    /// <summary>Current header version.</summary>
+    public const int CurrentVersion = 2;
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -30,9 +40,10 @@ public static class Checkpoint
     public static void Save<T>(string path, Trainer<T> trainer, double wallSeconds) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var store = trainer.Model.Store;
-        var header = new Header(1, DtypeName<T>(), trainer.Step, trainer.Optimizer.Steps, trainer.Filter.Initialized,
+        var scheduler = trainer.Scheduler is AdaptiveThresholdScheduler a ? new AdaptiveSchedulerState(a.Metric, a.Lr, a.Decrement) : null;
+        var header = new Header(CurrentVersion, DtypeName<T>(), trainer.Step, trainer.Optimizer.Steps, trainer.Filter.Initialized,
             trainer.DataRng.State, trainer.SkippedSteps, trainer.ConsecutiveSkips, wallSeconds, ConfigLoader.ToYaml(trainer.Config),
-            store.Parameters.Select(p => p.Name).ToArray(), store.Size, store.Checksum());
+            store.Parameters.Select(p => p.Name).ToArray(), store.Size, store.Checksum(), trainer.Optimizer.Name, scheduler);
         byte[] headerBytes = JsonSerializer.SerializeToUtf8Bytes(header, Json);
         AtomicFile.Write(path, stream =>
         {
@@ -43,8 +54,7 @@ public static class Checkpoint
             BitConverter.TryWriteBytes(len, headerBytes.Length);
             Put(len); Put(headerBytes);
             Put(MemoryMarshal.AsBytes(store.Values.AsSpan()));
-            Put(MemoryMarshal.AsBytes(trainer.Optimizer.M.AsSpan()));
-            Put(MemoryMarshal.AsBytes(trainer.Optimizer.V.AsSpan()));
+            foreach (var state in trainer.Optimizer.State) Put(MemoryMarshal.AsBytes(state.AsSpan()));
             Put(MemoryMarshal.AsBytes(trainer.Filter.Mu.AsSpan()));
             stream.Write(hash.GetHashAndReset());
         });
@@ -64,14 +74,25 @@ public static class Checkpoint
         if (header.ParameterCount != store.Size || !header.ParameterNames.SequenceEqual(names))
             throw new ConfigException($"checkpoint {path} was written for a different model ({header.ParameterCount} values, " +
                                       $"{header.ParameterNames.Length} tensors; this model has {store.Size} values, {names.Length} tensors)");
-        int bytes = store.Size * Marshal.SizeOf<T>();
-        if (payload.Length != 4 * bytes)
-            throw new InvalidDataException($"checkpoint {path} is truncated: {payload.Length} bytes of state, expected {4 * bytes}");
+        string optimizer = header.Optimizer ?? "adam";      // version 1 wrote Adam's state only
+        if (optimizer != trainer.Optimizer.Name)
+            throw new ConfigException($"checkpoint {path} holds {optimizer} optimizer state; this run's training.optimizer is {trainer.Optimizer.Name}");
+        var adaptive = trainer.Scheduler as AdaptiveThresholdScheduler;
+        if (adaptive is not null && header.Scheduler is null && header.Step > 0)
+            throw new ConfigException($"checkpoint {path} was written by a run without the adaptive scheduler; it cannot resume with training.scheduler: adaptive_threshold");
+        if (adaptive is null && header.Scheduler is not null)
+            throw new ConfigException($"checkpoint {path} holds adaptive scheduler state; this run's training.scheduler is {trainer.Config.Training.Scheduler}");
+        var states = trainer.Optimizer.State;
+        int bytes = store.Size * Marshal.SizeOf<T>(), arrays = 2 + states.Count;
+        if (payload.Length != arrays * bytes)
+            throw new InvalidDataException($"checkpoint {path} is truncated: {payload.Length} bytes of state, expected {arrays * bytes}");
         payload.Span.Slice(0, bytes).CopyTo(MemoryMarshal.AsBytes(store.Values.AsSpan()));
-        payload.Span.Slice(bytes, bytes).CopyTo(MemoryMarshal.AsBytes(trainer.Optimizer.M.AsSpan()));
-        payload.Span.Slice(2 * bytes, bytes).CopyTo(MemoryMarshal.AsBytes(trainer.Optimizer.V.AsSpan()));
-        payload.Span.Slice(3 * bytes, bytes).CopyTo(MemoryMarshal.AsBytes(trainer.Filter.Mu.AsSpan()));
+        for (int k = 0; k < states.Count; k++)
+            payload.Span.Slice((1 + k) * bytes, bytes).CopyTo(MemoryMarshal.AsBytes(states[k].AsSpan()));
+        payload.Span.Slice((1 + states.Count) * bytes, bytes).CopyTo(MemoryMarshal.AsBytes(trainer.Filter.Mu.AsSpan()));
         trainer.Optimizer.Steps = header.AdamSteps;
+        if (adaptive is not null && header.Scheduler is { } sch)
+            (adaptive.Metric, adaptive.Lr, adaptive.Decrement) = (sch.Metric, sch.LearningRate, sch.Decrement);
         trainer.Filter.Initialized = header.EmaInitialized;
         trainer.DataRng = new Rng(header.RngState);
         trainer.Step = header.Step;

@@ -1,10 +1,24 @@
 namespace PrecisionLS.Training;
 
 /// <summary>
+/// A learning-rate schedule (training.scheduler). The trainer asks for the rate before each step and reports each
+/// completed step, skipped steps included, so schedule time is the trainer's step count.
+/// </summary>
+public interface ILearningRateScheduler
+{
+    /// <summary>Learning rate for the step taken after <paramref name="stepsDone"/> completed steps.</summary>
+    double LearningRate(long stepsDone);
+    /// <summary>Called after each step with the new count of completed steps.</summary>
+    void StepCompleted(long stepsDone);
+}
+
+/// <summary>
 /// Step learning-rate schedule with a floor (REFERENCE §4): lr_t = max(lr0 · γ^floor(t / step_rate), min_lr),
 /// t = steps completed. A pure function of the step, so resuming needs only the step.
+/// training.scheduler: step or step_threshold (the authors' StepLR and StepThresholdLR differ only by the floor,
+/// and only after ~200 decays at γ = 0.9: both names build this one).
 /// </summary>
-public sealed class StepThresholdScheduler
+public sealed class StepThresholdScheduler : ILearningRateScheduler
 {
     public StepThresholdScheduler(double lr0, long stepRate, double gamma, double minLr = 1e-10)
     {
@@ -22,4 +36,7 @@ public sealed class StepThresholdScheduler
 
     /// <summary>Learning rate for the step taken after <paramref name="stepsDone"/> completed steps.</summary>
     public double LearningRate(long stepsDone) => Math.Max(Lr0 * Math.Pow(Gamma, stepsDone / StepRate), MinLr);
+
+    /// <summary>Nothing to do: the rate is a function of the step.</summary>
+    public void StepCompleted(long stepsDone) { }
 }

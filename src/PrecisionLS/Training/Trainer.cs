@@ -28,6 +28,9 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly BatchGroups<T>.GroupPrepare _groupSample;
     private readonly ITask<T>?[] _workerTasks = new ITask<T>?[BatchGroups<T>.MaxGroups];
     private readonly Rng[] _groupRngs = Enumerable.Range(0, BatchGroups<T>.MaxGroups).Select(_ => new Rng(0)).ToArray();
+    private readonly (int Offset, int Length)[] _trainable;
+    private readonly ulong _metricSeed;
+    private T[]? _metricPrev;                           // the previous minibatch gradient (adaptive scheduler only)
     private ulong _stepSeed;
     private int _promptSize, _targetSize, _outSize;    // per example, at the current size
 
@@ -38,7 +41,12 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (t.BatchSize < 1) throw new ConfigException($"training.batch_size = {t.BatchSize} must be at least 1");
         if (t.EvalBatchSize < 1) throw new ConfigException($"training.eval_batch_size = {t.EvalBatchSize} must be at least 1");
         if (!(t.ClipGradNorm > 0)) throw new ConfigException($"training.clip_grad_norm = {t.ClipGradNorm} must be positive");
-        if (t.Scheduler != "step") throw new ConfigException($"training.scheduler '{t.Scheduler}' is not built yet; available: step");
+        if (Array.IndexOf(SchedulerNames, t.Scheduler) < 0)
+            throw new ConfigException($"training.scheduler '{t.Scheduler}' is not known; accepted: {string.Join(", ", SchedulerNames)}");
+        if (Array.IndexOf(Optimizers.Names, t.Optimizer) < 0)
+            throw new ConfigException($"training.optimizer '{t.Optimizer}' is not known; accepted: {string.Join(", ", Optimizers.Names)}");
+        if (t.SchedulerMetricEvery < 1) throw new ConfigException($"training.scheduler_metric_every = {t.SchedulerMetricEvery} must be at least 1");
+        if (!(t.L1Reg >= 0) || !double.IsFinite(t.L1Reg)) throw new ConfigException($"training.l1_reg = {t.L1Reg} must be finite and >= 0");
         Model = new SequenceModel<T>(config.Model);
         Task = TaskCatalog.Create<T>(config);
         if (Task.TokenDims != Model.InDims)
@@ -57,9 +65,15 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Model.Initialize(Rng.Derive(t.Seed, "init"));
         _groups = new BatchGroups<T>(Model);
         DataRng = Rng.Derive(t.Seed, "train-data");
-        Optimizer = new Adam<T>(Model.Store, t.AdamBeta1, t.AdamBeta2, t.AdamEps, t.WeightDecay);
+        Optimizer = Optimizers.Create(Model.Store, t);
         Filter = new GradientEmaFilter<T>(Model.Store, t.EmaDecay, t.EmaLambda);
-        Scheduler = new StepThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr);
+        Scheduler = t.Scheduler == "adaptive_threshold"
+            ? new AdaptiveThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr, t.SchedulerEmaLambda, t.SchedulerMetricThreshold)
+            : new StepThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr);
+        _trainable = Model.Store.Parameters.Where(p => p.Trainable).Select(p => (p.Offset, p.Length)).ToArray();
+        // The metric's minibatches come from their own streams, keyed by (step, minibatch): the training data stay
+        // the same whatever the scheduler, and a resumed run measures exactly what a straight run would.
+        _metricSeed = Rng.Derive(t.Seed, "grad-metric").NextUInt64();
 
         // Buffers hold the largest size the curriculum reaches; each step uses the current size.
         _batch = t.BatchSize;
@@ -97,9 +111,14 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Curriculum Curriculum { get; }
     public SequenceModel<T> Model { get; }
     public ITask<T> Task { get; }
-    public Adam<T> Optimizer { get; }
+    /// <summary>The accepted training.scheduler values ("step" and "step_threshold" build the same schedule).</summary>
+    public static readonly string[] SchedulerNames = ["step", "step_threshold", "adaptive_threshold"];
+
+    public IOptimizer<T> Optimizer { get; }
     public GradientEmaFilter<T> Filter { get; }
-    public StepThresholdScheduler Scheduler { get; }
+    public ILearningRateScheduler Scheduler { get; }
+    /// <summary>The last gradient cosine metric measured (NaN before the first; adaptive scheduler only).</summary>
+    public double LastGradientCosine { get; private set; } = double.NaN;
     /// <summary>The training data stream (its state is checkpointed): one seed per step; group g of the batch draws
     /// its examples from stream (seed, g), so the data do not depend on the thread count.</summary>
     public Rng DataRng { get; internal set; }
@@ -116,17 +135,27 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public StepResult TrainStep()
     {
         var t = Config.Training;
+        UseSize(Curriculum.SizeAt(Step));
+        if (Scheduler is AdaptiveThresholdScheduler adaptive && Step % t.SchedulerMetricEvery == 0)
+        {
+            // As the authors: measured before the step, at the current parameters and size, on the task loss alone.
+            long m0 = StepProfiler.Start();
+            LastGradientCosine = MeasureGradientCosine();
+            adaptive.UpdateMetric(LastGradientCosine, Step);
+            StepProfiler.Stop("scheduler.gradient_cosine", m0);
+        }
         double lr = Scheduler.LearningRate(Step);
         long t0 = StepProfiler.Start();
-        UseSize(Curriculum.SizeAt(Step));
         _stepSeed = DataRng.NextUInt64();      // one draw per step from the checkpointed stream
         double loss = _groups.ForwardBackward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output, _dOutput, _groupLoss, _groupSample);
         var store = Model.Store;
         StepProfiler.Stop("model.forward+backward(total)", t0); t0 = StepProfiler.Start();
+        if (t.L1Reg != 0) loss += L1Penalty.AddTo(store, t.L1Reg);    // as the authors: in the loss, so before clipping
         double norm = GradientClipping.GlobalNorm(store);
         Step++;
         if (!double.IsFinite(norm) || !double.IsFinite(loss))
         {
+            Scheduler.StepCompleted(Step);
             SkippedSteps++; ConsecutiveSkips++;
             if (ConsecutiveSkips >= MaxConsecutiveSkips)
                 throw new TrainingDivergedException(Step, $"{ConsecutiveSkips} steps in a row had a non-finite loss or gradient norm (loss {loss}, norm {norm})");
@@ -136,8 +165,31 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         GradientClipping.Clip(store, norm, t.ClipGradNorm);
         Filter.Apply();
         Optimizer.Step(lr);
+        Scheduler.StepCompleted(Step);
         StepProfiler.Stop("optimizer(clip+ema+adam)", t0);
         return new StepResult(Step, loss, lr, norm, Skipped: false);
+    }
+
+    /// <summary>
+    /// The adaptive scheduler's metric at the current parameters: <see cref="GradientCosine.Batches"/> gradients of
+    /// the task loss on fresh minibatches of the training batch size, each from stream (metric seed, step, k), and
+    /// the mean cosine similarity of consecutive pairs. Leaves the last minibatch's gradient in the store (the
+    /// step's own forward/backward overwrites it).
+    /// </summary>
+    public double MeasureGradientCosine()
+    {
+        var grads = Model.Store.Grads;
+        _metricPrev ??= new T[grads.Length];
+        ulong stepStream = Rng.StreamSeed(_metricSeed, (ulong)Step);
+        double sum = 0;
+        for (int k = 0; k < GradientCosine.Batches; k++)
+        {
+            _stepSeed = Rng.StreamSeed(stepStream, (ulong)k);
+            _groups.ForwardBackward(_prompt, _batch, Task.PromptLength, Task.ReadPositions, _output, _dOutput, _groupLoss, _groupSample);
+            if (k > 0) sum += GradientCosine.Cosine<T>(_metricPrev, grads, _trainable);
+            grads.AsSpan().CopyTo(_metricPrev);
+        }
+        return sum / (GradientCosine.Batches - 1);
     }
 
     // Sets the master task (whose size the workers copy) and the per-example sizes for this step.
