@@ -34,6 +34,14 @@ public class CommandLineTests
             (code, error) = Run("train", "--resume", dir, "--set", "training.seed=3");
             Assert.Equal(2, code);
             Assert.Contains("--set cannot change it", error);
+
+            // A run folder whose config was edited to another model: one line, no stack trace.
+            var yaml = Path.Combine(dir, "config.yaml");
+            File.WriteAllText(yaml, File.ReadAllText(yaml).Replace("n_layer: 3", "n_layer: 4"));
+            (code, error) = Run("train", "--resume", dir, "--steps", "40");
+            Assert.Equal(2, code);
+            Assert.Contains("was written for a different model", error);
+            Assert.Single(error.Trim().Split('\n'));
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
@@ -46,6 +54,7 @@ public class CommandLineTests
     [InlineData(new[] { "train", "--preset", "explicit-gradient", "--dtype", "float16", "--out", "/tmp/pls-never" }, "training.dtype 'float16' is unknown; accepted: float64, float32")]
     [InlineData(new[] { "train", "--preset", "explicit-gradient", "--bogus" }, "unknown argument '--bogus'")]
     [InlineData(new[] { "train", "--resume", "/nonexistent/run" }, "run directory '/nonexistent/run' does not exist")]
+    [InlineData(new[] { "train", "--preset", "explicit-gradient", "--set", "training.n_points=30", "--out", "/tmp/pls-never" }, "prompts have 31 tokens but model.n_positions is 21; set model.n_positions >= 31")]
     [InlineData(new[] { "train", "--config", "/nonexistent.yaml" }, "config file '/nonexistent.yaml' does not exist")]
     [InlineData(new[] { "train", "--preset", "explicit-gradient", "--set", "training.task=sorting", "--out", "/tmp/pls-never" }, "training.task 'sorting' is unknown; accepted: identity, square")]
     [InlineData(new[] { "bench", "warp-drive" }, "unknown bench target 'warp-drive'")]
