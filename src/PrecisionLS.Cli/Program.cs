@@ -172,13 +172,11 @@ public static class Program
     private static int ListPresets(string[] args)
     {
         if (args.Length > 0) throw new CommandLine.UsageException($"presets takes no arguments, got '{args[0]}'");
-        var table = new Table().AddColumns("preset", "task", "model", "trains now");
+        var table = new Table().AddColumns("preset", "task", "model");
         foreach (var name in Presets.Names)
         {
             var c = ConfigLoader.FromPreset(name);
-            var missing = PresetCheck.Missing(c);
-            string ready = missing.Count == 0 ? "[green]yes[/]" : "[yellow]needs " + Markup.Escape(string.Join(", ", missing)) + "[/]";
-            table.AddRow(Markup.Escape(name), Markup.Escape(c.Training.Task), Markup.Escape(PresetCheck.DescribeModel(c.Model)), ready);
+            table.AddRow(Markup.Escape(name), Markup.Escape(c.Training.Task), Markup.Escape(PresetCheck.DescribeModel(c.Model)));
         }
         TasksCommand.Out().Write(table);
         foreach (var name in Presets.Names) Console.WriteLine($"{name}: {Presets.Description(name)}");

@@ -7,7 +7,6 @@ public static class ModelValidation
 {
     private static readonly string[] SeqOps = ["base_conv", "attn"];
     private static readonly string[] ConvTypes = ["short", "long", "implicit"];
-    private static readonly string[] Activations = ["relu", "gelu", "glu"];
 
     public static void Validate(ModelConfig c)
     {
@@ -16,7 +15,8 @@ public static class ModelValidation
         if (c.Family != "gpt2") throw new ConfigException($"model.family '{c.Family}' is unknown; accepted: gpt2");
         if (!SeqOps.Contains(c.SeqOp)) throw new ConfigException($"model.seq_op '{c.SeqOp}' is unknown; accepted: {string.Join(", ", SeqOps)}");
         if (!ConvTypes.Contains(c.ConvType)) throw new ConfigException($"model.conv_type '{c.ConvType}' is unknown; accepted: {string.Join(", ", ConvTypes)}");
-        if (!Activations.Contains(c.MlpActiv)) throw new ConfigException($"model.mlp_activ '{c.MlpActiv}' is unknown; accepted: {string.Join(", ", Activations)}");
+        if (!Mlp<double>.ActivationNames.Contains(c.MlpActiv))
+            throw new ConfigException($"model.mlp_activ '{c.MlpActiv}' is unknown; accepted: {string.Join(", ", Mlp<double>.ActivationNames)}");
         if (c.SeqOp == "attn" && c.NEmbd % c.NHead != 0)
             throw new ConfigException($"model.n_embd {c.NEmbd} is not divisible by model.n_head {c.NHead}");
         if (c.InDims < 0) throw new ConfigException($"model.in_dims {c.InDims} must be positive (or 0 for n_dims + 1)");

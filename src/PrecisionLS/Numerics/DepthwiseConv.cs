@@ -298,7 +298,7 @@ public static unsafe class DepthwiseConv
             fixed (T* dz = dzSpan)
             {
                 GateGradient(a, b0 * L, rows, dz);
-                ColumnSums(dz, rows, C, db);
+                Elementwise.ColumnSums<T>(new ReadOnlySpan<T>(dz, rows * C), rows, C, new Span<T>(db, C), accumulate: true);
                 // dx[s] = Σ_t w[s - t + pad]·dz[t] (+ dz[s]): the tile with transposed taps, in = dz, out = dx.
                 var tile = new TileArgs<T>(dz, C, a.Taps, a.Dx + (long)b0 * L * s.Si, s.Si, null, s.Resid, a.AccumulateDx,
                     null, 0, null, L, C, dMin: s.Pad - (K - 1), dMax: s.Pad);
@@ -323,13 +323,6 @@ public static unsafe class DepthwiseConv
             System.Numerics.Tensors.TensorPrimitives.Multiply(d, new ReadOnlySpan<T>(a.Y + o, C), new Span<T>(a.G + oi, C));
             System.Numerics.Tensors.TensorPrimitives.Multiply(d, new ReadOnlySpan<T>(a.Gate + oi, C), new Span<T>(dzr, C));
         }
-    }
-
-    // sums[c] += Σ_r m[r, c] (rows in order).
-    private static void ColumnSums<T>(T* m, int rows, int cols, T* sums) where T : unmanaged, INumber<T>
-    {
-        for (int r = 0; r < rows; r++)
-            System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<T>(sums, cols), new ReadOnlySpan<T>(m + (long)r * cols, cols), new Span<T>(sums, cols));
     }
 
     // dw[j] += Σ_t dz[t]·x[t + j - pad] for one batch entry (dz rows C apart, x rows Si apart), all channels.

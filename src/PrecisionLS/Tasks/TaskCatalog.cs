@@ -6,20 +6,15 @@ namespace PrecisionLS.Tasks;
 /// <summary>Builds the task a config names (training.task, training.data and their kwargs).</summary>
 public static class TaskCatalog
 {
-    /// <summary>Tasks that can be trained now.</summary>
-    public static IReadOnlyList<string> Available => TaskInfo.All.Select(t => t.Name).Where(IsBuilt).ToList();
-
-    /// <summary>True when <paramref name="task"/> can be created now.</summary>
-    public static bool IsBuilt(string task) => TaskInfo.Find(task) is not null;
+    /// <summary>Config names of every task.</summary>
+    public static IReadOnlyList<string> Names => TaskInfo.All.Select(t => t.Name).ToList();
 
     /// <summary>Creates the task of <paramref name="run"/>; bad names, kwargs or sizes throw <see cref="ConfigException"/>.</summary>
     public static ITask<T> Create<T>(RunConfig run) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var t = run.Training;
         var info = TaskInfo.Find(t.Task)
-            ?? throw new ConfigException($"training.task '{t.Task}' is unknown; accepted: {string.Join(", ", TaskInfo.All.Select(i => i.Name))}");
-        if (!IsBuilt(info.Name))
-            throw new ConfigException($"training.task '{info.Name}' is not built yet; available: {string.Join(", ", Available)}");
+            ?? throw new ConfigException($"training.task '{t.Task}' is unknown; accepted: {string.Join(", ", Names)}");
         if (t.Data != info.Data)
             throw new ConfigException($"training.data '{t.Data}' does not feed task '{info.Name}'; set training.data: {info.Data}");
         int d = run.Model.NDims, points = t.ResolvedNPoints, outDims = run.Model.ResolvedOutDims;
@@ -38,7 +33,7 @@ public static class TaskCatalog
                 // For the ODE tasks n_dims is Dn, the number of points c is evaluated at (tokens are Dn + 3 wide).
                 "ode_icl" => new OdeIclTask<T>(d, points, outDims, OdeOptionsFrom(t.DataKwargs), kw.Double("noise_variance") ?? 0),
                 "ode_icl_final" => new OdeIclFinalTask<T>(d, points, outDims, OdeOptionsFrom(t.DataKwargs), kw.Double("noise_variance") ?? 0),
-                _ => throw new ConfigException($"training.task '{info.Name}' is not built yet; available: {string.Join(", ", Available)}"),
+                _ => throw new InvalidOperationException($"TaskInfo lists '{info.Name}' but the catalog cannot build it"),
             };
         }
         catch (ArgumentException e) { throw new ConfigException($"task '{info.Name}': {e.Message}"); }

@@ -16,7 +16,7 @@ namespace PrecisionLS.Training;
 /// Measured on the explicit-gradient recipe (batch 1024, 2 cores, same machine and hour): one replica per group
 /// running forward for all groups before backward for all groups (170 MB of activations streamed from memory)
 /// 65.8 ms per step; fused forward-backward slices of 16 examples on per-thread replicas 52.4 ms. Slices of 32 or
-/// 8 examples were 6-10% slower than 16 (the first spills the L2 cache, the second pays per-call costs).
+/// 8 examples were 4-7% slower than 16 (the first spills the L2 cache, the second pays per-call costs).
 /// A group's gradient array is as big as the model, so big models use fewer groups (9.5M parameters: 2 groups,
 /// 152 MB in float64) while small ones use 32.
 /// </remarks>
