@@ -5,8 +5,9 @@ using ScottPlot.TickGenerators;
 namespace PrecisionLS.Cli;
 
 /// <summary>
-/// PNG plots of a run's metrics for <c>runs/&lt;name&gt;/plots/</c>: loss.png (training loss and held-out mse),
-/// lr.png (learning rate) and grad_norm.png (gradient norm), all against step on a log10 y axis, 800x500.
+/// PNG plots of a run's metrics for <c>runs/&lt;name&gt;/plots/</c>: loss.png (training loss and held-out mse, with the
+/// learning rate on a second y axis), lr.png (learning rate) and grad_norm.png (gradient norm), all against step
+/// on log10 y axes, 800x500; and compare.png, held-out mse and training loss of several runs overlaid.
 /// </summary>
 /// <remarks>
 /// ScottPlot 5 has no logarithmic axis, so log10 of each value is plotted and ticks are labelled as powers of ten
@@ -76,7 +77,67 @@ public static class PlotWriter
             m.LegendText = $"skipped step ({skipped.Length})";
         }
 
+        // The learning rate on the right axis: steps in the schedule line up with bends in the loss.
+        var lr = Log10Series(records, r => r.LearningRate);
+        if (lr.Xs.Length > 0 && train.Xs.Length + eval.Xs.Length > 0)
+        {
+            var s = plot.Add.ScatterLine(lr.Xs, lr.Ys);
+            s.LegendText = "learning rate (right axis)";
+            s.LineWidth = 1.5f;
+            s.LinePattern = LinePattern.Dashed;
+            s.Color = Colors.SeaGreen;
+            s.Axes.YAxis = plot.Axes.Right;
+            var lrRange = new LogRange();
+            lrRange.Include(lr.Ys);
+            var (lrLo, lrHi) = lrRange.Limits();
+            plot.Axes.Right.Label.Text = "learning rate (log scale)";
+            plot.Axes.Right.TickGenerator = LogTicks();
+            plot.Axes.SetLimitsY(lrLo, lrHi, plot.Axes.Right);
+        }
+
         Finish(plot, path, lo, hi, train.Xs.Length + eval.Xs.Length > 0);
+    }
+
+    /// <summary>
+    /// Writes held-out mse (thick, with markers) and training loss (thin, faint, same colour) of several runs against
+    /// step on one log axis to <paramref name="path"/>; each run's label goes in the legend.
+    /// </summary>
+    public static void WriteOverlay(IReadOnlyList<(string Label, IReadOnlyList<TrainingRecord> Records)> runs, string path, string title)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var plot = NewPlot(title, "mse (log scale)");
+        var palette = new ScottPlot.Palettes.Category10();
+        var range = new LogRange();
+        bool any = false;
+        for (int i = 0; i < runs.Count; i++)
+        {
+            var (label, records) = runs[i];
+            var color = palette.GetColor(i);
+            var train = Log10Series(records, r => r.Loss);
+            var eval = Log10Series(records, r => r.EvalMse ?? double.NaN);
+            range.Include(train.Ys);
+            range.Include(eval.Ys);
+            if (train.Xs.Length > 0)
+            {
+                var t = plot.Add.ScatterLine(train.Xs, train.Ys);
+                t.LineWidth = 1;
+                t.Color = color.WithAlpha(eval.Xs.Length > 0 ? 0.3 : 0.9);
+                if (eval.Xs.Length == 0) t.LegendText = label + " (train)";
+                any = true;
+            }
+            if (eval.Xs.Length > 0)
+            {
+                var e = plot.Add.Scatter(eval.Xs, eval.Ys);
+                e.LineWidth = 2;
+                e.MarkerSize = eval.Xs.Length <= 100 ? 5 : 0;
+                e.Color = color;
+                e.LegendText = label;
+                any = true;
+            }
+        }
+        if (any) plot.Add.Annotation("thick: held-out mse   faint: training loss", Alignment.LowerLeft);
+        var (lo, hi) = range.Limits();
+        Finish(plot, path, lo, hi, any);
     }
 
     /// <summary>Writes the learning rate against step (log y) to <paramref name="path"/>.</summary>
@@ -119,14 +180,17 @@ public static class PlotWriter
         plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
         plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
         plot.Grid.MinorLineWidth = 1;
-        plot.Axes.Left.TickGenerator = new NumericAutomatic
-        {
-            MinorTickGenerator = new LogMinorTickGenerator(),
-            IntegerTicksOnly = true,
-            LabelFormatter = PowerOfTenLabel,
-        };
+        plot.Axes.Left.TickGenerator = LogTicks();
         return plot;
     }
+
+    // Ticks at powers of ten labelled 1e-3, with log-spaced minor ticks (the axis holds log10 values).
+    private static NumericAutomatic LogTicks() => new()
+    {
+        MinorTickGenerator = new LogMinorTickGenerator(),
+        IntegerTicksOnly = true,
+        LabelFormatter = PowerOfTenLabel,
+    };
 
     private static void Finish(Plot plot, string path, double lo, double hi, bool hasData)
     {

@@ -18,6 +18,12 @@ public static class Program
                             [--threads N] [--set section.key=value ...]
           precisionls train --config FILE [same options]
           precisionls train --resume DIR [--steps N] [--threads N]
+          precisionls sweep --preset NAME|--config FILE --grid section.key=v1,v2 [--grid ...] [--steps N]
+                            [--parallel N] [--threads N] [--out DIR] [--set ...]
+          precisionls sweep --resume DIR [--parallel N] [--threads N]
+          precisionls runs list [DIR] [--json]
+          precisionls runs compare DIR... [--json]
+          precisionls plot DIR... [--out FILE]
           precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--profile] [--json]
           precisionls bench gemm [--threads N] [--json]
           precisionls presets
@@ -50,7 +56,10 @@ public static class Program
                 "presets" => ListPresets(rest),
                 "tasks" => TasksCommand.Run(rest),
                 "config" => ShowConfig(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, bench, presets, tasks, config (see --help)"),
+                "sweep" => SweepCommand.Run(rest),
+                "runs" => RunsCommand.Run(rest),
+                "plot" => PlotCommand.Run(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, bench, presets, tasks, config (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }
@@ -60,6 +69,9 @@ public static class Program
         catch (FileNotFoundException e) { return Fail(e.Message); }
         catch (IOException e) { return Fail("I/O error: " + e.Message); }
     }
+
+    /// <summary>"1 thread", "2 threads".</summary>
+    internal static string Plural(long n, string noun) => n == 1 ? $"{n} {noun}" : $"{n} {noun}s";
 
     private static void ConfigureThreads(CommandLine cl)
     {
@@ -107,7 +119,7 @@ public static class Program
         var t = options.Config.Training;
         var m = options.Config.Model;
         Console.WriteLine($"run {options.RunDirectory}: task {t.Task}, {m.SeqOp} ({m.NLayer} layers, width {m.NEmbd}), " +
-                          $"batch {t.BatchSize}, {t.Dtype}, {t.TrainSteps} steps, {WorkerPool.Shared.Threads} threads");
+                          $"batch {t.BatchSize}, {t.Dtype}, {t.TrainSteps} steps, {Plural(WorkerPool.Shared.Threads, "thread")}");
         RunSummary summary;
         using (var observer = new ConsoleObserver(options.RunDirectory))
             summary = TrainingSession.Run(options, observer, cancel.Token);

@@ -51,6 +51,41 @@ public static class ConfigLoader
         return new SerializerBuilder().Build().Serialize(root);
     }
 
+    /// <summary>
+    /// The resolved config as "section.key" → value text (nested sections joined with dots, lists as "[a, b]"),
+    /// for comparing runs key by key.
+    /// </summary>
+    public static SortedDictionary<string, string> Flatten(RunConfig config)
+    {
+        var flat = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        void Walk(string prefix, object? node)
+        {
+            switch (node)
+            {
+                case IDictionary<string, object?> d:
+                    foreach (var (k, v) in d) Walk(prefix.Length == 0 ? k : $"{prefix}.{k}", v);
+                    break;
+                case System.Collections.IDictionary d:
+                    foreach (System.Collections.DictionaryEntry e in d) Walk(prefix.Length == 0 ? $"{e.Key}" : $"{prefix}.{e.Key}", e.Value);
+                    break;
+                case string str:
+                    flat[prefix] = str;
+                    break;
+                case System.Collections.IEnumerable list:
+                    flat[prefix] = "[" + string.Join(", ", list.Cast<object?>().Select(x => System.Convert.ToString(x, CultureInfo.InvariantCulture))) + "]";
+                    break;
+                default:
+                    flat[prefix] = System.Convert.ToString(node, CultureInfo.InvariantCulture) ?? "";
+                    break;
+            }
+        }
+        // Through the YAML text so values read exactly as in config.yaml.
+        var tree = new DeserializerBuilder().Build().Deserialize<Dictionary<string, object?>>(ToYaml(config));
+        tree.Remove("preset");
+        Walk("", tree);
+        return flat;
+    }
+
     // Where each key path was last set ("file 'a.yaml', line 7", "--set"), for error messages; one per load.
     [ThreadStatic] private static Dictionary<string, string>? _where;
 

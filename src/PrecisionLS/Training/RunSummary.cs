@@ -20,6 +20,11 @@ namespace PrecisionLS.Training;
 /// <param name="FinalEvalRel">Held-out rel of the last evaluation; null when none ran.</param>
 /// <param name="FinalEvalRelL2">Held-out rel_l2 of the last evaluation; null when none ran.</param>
 /// <param name="SkippedSteps">Steps skipped because the gradient norm was NaN or inf.</param>
+/// <param name="Status">
+/// How the session ended: "finished" (reached train_steps), "stopped" (cancelled or out of time; resumable) or
+/// "diverged" (non-finite loss; the checkpoint holds the last good step). Null in summaries from before this field.
+/// </param>
+/// <param name="TargetSteps">training.train_steps of the run; null in summaries from before this field.</param>
 public sealed record RunSummary(
     long Steps,
     double FinalTrainLoss,
@@ -34,8 +39,19 @@ public sealed record RunSummary(
     long? BestEvalStep = null,
     double? FinalEvalRel = null,
     double? FinalEvalRelL2 = null,
-    long SkippedSteps = 0)
+    long SkippedSteps = 0,
+    string? Status = null,
+    long? TargetSteps = null)
 {
+    /// <summary>Status of a run that reached its train_steps.</summary>
+    public const string Finished = "finished";
+
+    /// <summary>Status of a run stopped early (Ctrl-C, time budget); continue it with --resume.</summary>
+    public const string Stopped = "stopped";
+
+    /// <summary>Status of a run stopped by a non-finite loss or held-out mse.</summary>
+    public const string Diverged = "diverged";
+
     /// <summary>File name of the summary inside a run directory.</summary>
     public const string FileName = "summary.json";
 
@@ -52,7 +68,8 @@ public sealed record RunSummary(
     /// Builds a summary from a run's metrics rows (in step order) and the facts the rows do not hold.
     /// </summary>
     public static RunSummary FromRecords(
-        IReadOnlyList<TrainingRecord> records, string paramChecksum, string dtype, string preset, long parameters)
+        IReadOnlyList<TrainingRecord> records, string paramChecksum, string dtype, string preset, long parameters,
+        string? status = null, long? targetSteps = null)
     {
         ArgumentNullException.ThrowIfNull(records);
         double? finalMse = null, finalRel = null, finalRelL2 = null, bestMse = null;
@@ -92,7 +109,9 @@ public sealed record RunSummary(
             bestStep,
             finalRel,
             finalRelL2,
-            skipped);
+            skipped,
+            status,
+            targetSteps);
     }
 
     /// <summary>The summary as indented JSON with snake_case keys.</summary>

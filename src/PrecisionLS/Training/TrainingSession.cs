@@ -67,6 +67,7 @@ public static class TrainingSession
         if (!options.Resume && File.Exists(ckpt))
             throw new ConfigException($"'{dir}' already holds a run; continue it with --resume {dir}, or choose another --out");
 
+        using var runLock = RunLock.Acquire(dir);
         var trainer = new Trainer<T>(cfg);
         double wallBefore = 0;
         Directory.CreateDirectory(Path.Combine(dir, CheckpointDir));
@@ -85,33 +86,48 @@ public static class TrainingSession
         double Wall() => wallBefore + clock.Elapsed.TotalSeconds;
         bool cancelled = false;
 
-        while (trainer.Step < t.TrainSteps)
+        try
         {
-            if (cancel.IsCancellationRequested) { cancelled = true; break; }
-            var r = trainer.TrainStep();
-            bool last = r.Step == t.TrainSteps;
-            bool eval = last || (t.EvalEvery > 0 && r.Step % t.EvalEvery == 0);
-            if (eval || r.Step % Math.Max(1, t.LogEvery) == 0 || r.Skipped)
+            while (trainer.Step < t.TrainSteps)
             {
-                var m = eval ? trainer.Evaluate() : default;
-                var rec = new TrainingRecord(r.Step, r.Loss, r.LearningRate, r.GradNorm, r.Skipped,
-                    eval ? m.Mse : null, eval ? m.Rel : null, eval ? m.RelL2 : null, Wall());
-                log.Append(rec);
-                observer.Report(rec);
+                if (cancel.IsCancellationRequested) { cancelled = true; break; }
+                var r = trainer.TrainStep();
+                bool last = r.Step == t.TrainSteps;
+                bool eval = last || (t.EvalEvery > 0 && r.Step % t.EvalEvery == 0);
+                if (eval || r.Step % Math.Max(1, t.LogEvery) == 0 || r.Skipped)
+                {
+                    var m = eval ? trainer.Evaluate() : default;
+                    var rec = new TrainingRecord(r.Step, r.Loss, r.LearningRate, r.GradNorm, r.Skipped,
+                        eval ? m.Mse : null, eval ? m.Rel : null, eval ? m.RelL2 : null, Wall());
+                    log.Append(rec);
+                    observer.Report(rec);
+                }
+                if (!last && t.SaveEverySteps > 0 && r.Step % t.SaveEverySteps == 0)
+                {
+                    log.Flush(toDisk: true);
+                    Checkpoint.Save(ckpt, trainer, Wall());
+                }
             }
-            if (!last && t.SaveEverySteps > 0 && r.Step % t.SaveEverySteps == 0)
-            {
-                log.Flush(toDisk: true);
-                Checkpoint.Save(ckpt, trainer, Wall());
-            }
+        }
+        catch (TrainingDivergedException)
+        {
+            // Keep the last good checkpoint (the parameters now hold NaN); record why the run ended.
+            log.Flush(toDisk: true);
+            WriteSummary(dir, trainer, cfg, parameters, RunSummary.Diverged);
+            throw;
         }
         log.Flush(toDisk: true);
         Checkpoint.Save(ckpt, trainer, Wall());
         if (cancelled) observer.Message($"stopped at step {trainer.Step}; checkpoint written, continue with --resume {dir}");
+        return WriteSummary(dir, trainer, cfg, parameters, cancelled ? RunSummary.Stopped : RunSummary.Finished);
+    }
 
+    private static RunSummary WriteSummary<T>(string dir, Trainer<T> trainer, RunConfig cfg, long parameters, string status)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var all = MetricsLog.ReadJsonl(Path.Combine(dir, MetricsLog.JsonlFileName));
         var summary = RunSummary.FromRecords(all, trainer.Model.Store.Checksum(), Checkpoint.DtypeName<T>(),
-            cfg.Preset ?? "(config file)", parameters);
+            cfg.Preset ?? "(config file)", parameters, status, cfg.Training.TrainSteps);
         summary.Save(Path.Combine(dir, RunSummary.FileName));
         return summary;
     }

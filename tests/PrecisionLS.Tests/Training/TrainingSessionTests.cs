@@ -107,6 +107,10 @@ public class TrainingSessionTests
             var e = Assert.Throws<TrainingDivergedException>(() => TrainingSession.Run(new SessionOptions(cfg, dir, false), new NullObserver(), default));
             Assert.Contains("learning_rate", e.Message);
             Assert.True(e.Step > 0);
+            var summary = RunSummary.Load(Path.Combine(dir, RunSummary.FileName));
+            Assert.Equal(RunSummary.Diverged, summary.Status);
+            Assert.Equal(RunSummary.Diverged, RunInfo.Load(dir).Status);
+            Assert.False(File.Exists(Path.Combine(dir, RunLock.FileName)));   // the lock goes with the session
         }
         finally { Cleanup(dir); }
     }
