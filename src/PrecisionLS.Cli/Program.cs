@@ -68,6 +68,12 @@ public static class Program
         catch (InvalidDataException e) { return Fail(e.Message); }
         catch (FileNotFoundException e) { return Fail(e.Message); }
         catch (IOException e) { return Fail("I/O error: " + e.Message); }
+        catch (UnauthorizedAccessException e) { return Fail("permission denied: " + e.Message); }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("PRECISIONLS_TRACE") != "1" && e is not OutOfMemoryException)
+        {
+            // A bug, not a user error: one line, and how to get the stack trace for a report.
+            return Fail($"internal error ({e.GetType().Name}: {e.Message}); please report it, with the stack trace from PRECISIONLS_TRACE=1", 70);
+        }
     }
 
     /// <summary>"1 thread", "2 threads".</summary>

@@ -28,6 +28,8 @@ public static class ConfigLoader
         if (!File.Exists(path)) throw new ConfigException($"config file '{path}' does not exist");
         _where = [];
         var tree = LoadTree(File.ReadAllText(path), $"file '{path}'", Path.GetDirectoryName(Path.GetFullPath(path)), 0);
+        if (tree.Count == 0)
+            throw new ConfigException($"config file '{path}' is empty; it needs model: and training: sections, or inherit: a preset (e.g. inherit: [explicit-gradient])");
         return Build(tree, overrides, null);
     }
 
@@ -198,9 +200,13 @@ public static class ConfigLoader
         var stream = new YamlStream();
         try { stream.Load(new StringReader(yaml)); }
         catch (YamlDotNet.Core.YamlException e) { throw new ConfigException($"{origin}: invalid YAML at line {e.Start.Line}: {e.Message}"); }
+        catch (InvalidOperationException) { throw new ConfigException($"{origin}: invalid YAML (the text ends inside a [list], {{mapping}} or quote?)"); }
         if (stream.Documents.Count == 0) return [];
         if (stream.Documents[0].RootNode is not YamlMappingNode map) throw new ConfigException($"{origin}: the top level must be a mapping (model:, training:)");
+        var whereBefore = _where is null ? null : new Dictionary<string, string>(_where);
         var tree = (Dictionary<string, object?>)Convert(map, "", origin)!;
+        // Where this file set each key: re-applied after its parents load, since the file overrides what it inherits.
+        var whereMine = _where is null ? [] : _where.Where(kv => whereBefore is null || !whereBefore.TryGetValue(kv.Key, out var w) || w != kv.Value).ToList();
         var result = new Dictionary<string, object?>();
         if (tree.Remove("inherit", out var inherit))
         {
@@ -213,12 +219,17 @@ public static class ConfigLoader
             foreach (var parent in parents)
             {
                 string? file = baseDir is null ? null : Path.Combine(baseDir, parent);
+                string presetName = Path.GetFileNameWithoutExtension(parent);
+                if ((file is null || !File.Exists(file)) && !Presets.Names.Contains(presetName))
+                    throw new ConfigException($"{origin}: inherit '{parent}' is neither a file{(file is null ? "" : $" (no '{file}')")} " +
+                                              $"nor a preset (available: {string.Join(", ", Presets.Names)})");
                 var parentTree = file is not null && File.Exists(file)
                     ? LoadTree(File.ReadAllText(file), $"file '{file}'", Path.GetDirectoryName(file), depth + 1)
-                    : LoadTree(Presets.ReadYaml(Path.GetFileNameWithoutExtension(parent)), $"preset '{parent}'", null, depth + 1);
+                    : LoadTree(Presets.ReadYaml(presetName), $"preset '{presetName}'", null, depth + 1);
                 Merge(result, parentTree);
             }
         }
+        if (_where is not null) foreach (var (key, w) in whereMine) _where[key] = w;
         Merge(result, tree);
         return result;
     }
