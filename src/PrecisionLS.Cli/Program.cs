@@ -18,6 +18,8 @@ public static class Program
                             [--threads N] [--set section.key=value ...]
           precisionls train --config FILE [same options]
           precisionls train --resume DIR [--steps N] [--threads N]
+          precisionls train --preset NAME|--config FILE --init-from FILE.safetensors [same options]
+          precisionls export --run DIR --format safetensors [--out FILE] [--dtype float64|float32]
           precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--profile] [--json]
           precisionls bench gemm [--threads N] [--json]
           precisionls presets
@@ -26,6 +28,8 @@ public static class Program
           precisionls tasks show TASK [--set section.key=value ...] [--seed S]
 
         Runs are written to runs/<preset>-<time>/ (config.yaml, metrics.jsonl/.csv, checkpoints/, plots/, summary.json).
+        export writes the authors' PyTorch state dict (names, shapes, layouts) to DIR/model.safetensors;
+        --init-from FILE (= --set training.init_from=FILE) starts a new run from such a file.
         """;
 
     public static int Main(string[] args) => Run(args, Console.Error);
@@ -50,7 +54,8 @@ public static class Program
                 "presets" => ListPresets(rest),
                 "tasks" => TasksCommand.Run(rest),
                 "config" => ShowConfig(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, bench, presets, tasks, config (see --help)"),
+                "export" => ExportCommand.Run(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, bench, presets, tasks, config, export (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }
@@ -74,6 +79,7 @@ public static class Program
         if (cl.Get("--dtype") is { } dtype) overrides.Add($"training.dtype={dtype}");
         if (cl.Get("--seed") is { } seed) overrides.Add($"training.seed={seed}");
         if (cl.Get("--batch") is { } batch) overrides.Add($"training.batch_size={batch}");
+        if (cl.Get("--init-from") is { } init) overrides.Add($"training.init_from={init}");
         string? preset = cl.Get("--preset"), file = cl.Get("--config");
         if (preset is not null && file is not null) throw new CommandLine.UsageException($"{verb}: give --preset or --config, not both");
         if (preset is null && file is null) throw new CommandLine.UsageException($"{verb}: give --preset NAME (one of: {string.Join(", ", Presets.Names)}) or --config FILE");
@@ -82,12 +88,12 @@ public static class Program
 
     private static int Train(string[] args)
     {
-        var cl = new CommandLine(args, "train", ["--preset", "--config", "--steps", "--out", "--dtype", "--seed", "--threads", "--resume", "--set"], []);
+        var cl = new CommandLine(args, "train", ["--preset", "--config", "--steps", "--out", "--dtype", "--seed", "--threads", "--resume", "--set", "--init-from"], []);
         ConfigureThreads(cl);
         SessionOptions options;
         if (cl.Get("--resume") is { } resumeDir)
         {
-            foreach (var f in new[] { "--preset", "--config", "--out", "--dtype", "--seed", "--set" })
+            foreach (var f in new[] { "--preset", "--config", "--out", "--dtype", "--seed", "--set", "--init-from" })
                 if (cl.Has(f)) throw new CommandLine.UsageException($"train --resume takes the run's own config; {f} cannot change it (only --steps and --threads)");
             var cfg = TrainingSession.LoadRunConfig(resumeDir);
             if (cl.GetLong("--steps", 1) is long steps) cfg = cfg with { Training = cfg.Training with { TrainSteps = steps } };
