@@ -18,6 +18,8 @@ public static class Program
                             [--threads N] [--set section.key=value ...]
           precisionls train --config FILE [same options]
           precisionls train --resume DIR [--steps N] [--threads N]
+          precisionls train --preset NAME|--config FILE --init-from FILE.safetensors [same options]
+          precisionls export --run DIR --format safetensors [--out FILE] [--dtype float64|float32]
           precisionls sweep --preset NAME|--config FILE --grid section.key=v1,v2 [--grid ...] [--steps N]
                             [--parallel N] [--threads N] [--out DIR] [--set ...]
           precisionls sweep --resume DIR [--parallel N] [--threads N]
@@ -32,6 +34,8 @@ public static class Program
           precisionls tasks show TASK [--set section.key=value ...] [--seed S]
 
         Runs are written to runs/<preset>-<time>/ (config.yaml, metrics.jsonl/.csv, checkpoints/, plots/, summary.json).
+        export writes the authors' PyTorch state dict (names, shapes, layouts) to DIR/model.safetensors;
+        --init-from FILE (= --set training.init_from=FILE) starts a new run from such a file.
         """;
 
     public static int Main(string[] args) => Run(args, Console.Error);
@@ -59,7 +63,8 @@ public static class Program
                 "sweep" => SweepCommand.Run(rest),
                 "runs" => RunsCommand.Run(rest),
                 "plot" => PlotCommand.Run(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, bench, presets, tasks, config (see --help)"),
+                "export" => ExportCommand.Run(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, bench, presets, tasks, config (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }
@@ -92,6 +97,7 @@ public static class Program
         if (cl.Get("--dtype") is { } dtype) overrides.Add($"training.dtype={dtype}");
         if (cl.Get("--seed") is { } seed) overrides.Add($"training.seed={seed}");
         if (cl.Get("--batch") is { } batch) overrides.Add($"training.batch_size={batch}");
+        if (cl.Get("--init-from") is { } init) overrides.Add($"training.init_from={init}");
         string? preset = cl.Get("--preset"), file = cl.Get("--config");
         if (preset is not null && file is not null) throw new CommandLine.UsageException($"{verb}: give --preset or --config, not both");
         if (preset is null && file is null) throw new CommandLine.UsageException($"{verb}: give --preset NAME (one of: {string.Join(", ", Presets.Names)}) or --config FILE");
@@ -100,12 +106,12 @@ public static class Program
 
     private static int Train(string[] args)
     {
-        var cl = new CommandLine(args, "train", ["--preset", "--config", "--steps", "--out", "--dtype", "--seed", "--threads", "--resume", "--set"], []);
+        var cl = new CommandLine(args, "train", ["--preset", "--config", "--steps", "--out", "--dtype", "--seed", "--threads", "--resume", "--set", "--init-from"], []);
         ConfigureThreads(cl);
         SessionOptions options;
         if (cl.Get("--resume") is { } resumeDir)
         {
-            foreach (var f in new[] { "--preset", "--config", "--out", "--dtype", "--seed", "--set" })
+            foreach (var f in new[] { "--preset", "--config", "--out", "--dtype", "--seed", "--set", "--init-from" })
                 if (cl.Has(f)) throw new CommandLine.UsageException($"train --resume takes the run's own config; {f} cannot change it (only --steps and --threads)");
             var cfg = TrainingSession.LoadRunConfig(resumeDir);
             if (cl.GetLong("--steps", 1) is long steps) cfg = cfg with { Training = cfg.Training with { TrainSteps = steps } };

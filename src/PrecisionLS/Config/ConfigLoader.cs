@@ -140,6 +140,8 @@ public static class ConfigLoader
         }
         var model = FromDictionary<ModelConfig>(modelSection, "model");
         var training = FromDictionary<TrainingConfig>(trainingSection, "training");
+        // A run may start elsewhere than it was configured: its init_from names one file wherever it is read.
+        if (training.InitFrom.Length > 0) training = training with { InitFrom = Path.GetFullPath(training.InitFrom) };
         ValidateCurriculum(model, training);
         return new RunConfig(model, training, preset) { OutDir = outDir, Notes = notes };
     }

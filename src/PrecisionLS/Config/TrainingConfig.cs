@@ -25,6 +25,11 @@ public sealed record TrainingConfig
     /// <summary>"float64" (default) or "float32".</summary>
     public string Dtype { get; init; } = "float64";
     public ulong Seed { get; init; } = 0;
+    /// <summary>A safetensors state dict (the authors' names and layouts, e.g. from PyTorch's save_file or
+    /// <c>precisionls export</c>) whose parameters replace the initialisation of a new run before step 0; a resumed
+    /// run takes its checkpoint instead. Empty: none. A relative path is resolved against the current directory,
+    /// and the resolved config (config.yaml) holds it absolute.</summary>
+    public string InitFrom { get; init; } = "";
     /// <summary>"adam" (default), "adamw" (decoupled weight decay) or "sgd" (momentum 0.9), as the authors build them.</summary>
     public string Optimizer { get; init; } = "adam";
     public double AdamEps { get; init; } = 1e-16;

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using PrecisionLS.Config;
+using PrecisionLS.Nn;
 using PrecisionLS.Numerics;
 
 namespace PrecisionLS.Training;
@@ -98,6 +99,28 @@ public static class Checkpoint
         trainer.Step = header.Step;
         trainer.SkippedSteps = header.SkippedSteps;
         trainer.ConsecutiveSkips = header.ConsecutiveSkips;
+        if (store.Checksum() != header.ParamChecksum)
+            throw new InvalidDataException($"checkpoint {path}: parameter checksum mismatch after loading");
+        return header;
+    }
+
+    /// <summary>
+    /// Copies only the parameters of a checkpoint into <paramref name="store"/> (export, inspection: no trainer, no
+    /// optimizer). The checkpoint must hold the same dtype and the same tensors in the same order.
+    /// </summary>
+    public static Header LoadParameters<T>(string path, ParameterStore<T> store) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (header, payload) = Read(path);
+        if (header.Dtype != DtypeName<T>())
+            throw new ConfigException($"checkpoint {path} holds {header.Dtype} state; this model is {DtypeName<T>()}");
+        var names = store.Parameters.Select(p => p.Name).ToArray();
+        if (header.ParameterCount != store.Size || !header.ParameterNames.SequenceEqual(names))
+            throw new ConfigException($"checkpoint {path} was written for a different model ({header.ParameterCount} values, " +
+                                      $"{header.ParameterNames.Length} tensors; this model has {store.Size} values, {names.Length} tensors)");
+        int bytes = store.Size * Marshal.SizeOf<T>();
+        if (payload.Length < bytes)
+            throw new InvalidDataException($"checkpoint {path} is truncated: {payload.Length} bytes of state, the parameters alone need {bytes}");
+        payload.Span[..bytes].CopyTo(MemoryMarshal.AsBytes(store.Values.AsSpan()));
         if (store.Checksum() != header.ParamChecksum)
             throw new InvalidDataException($"checkpoint {path}: parameter checksum mismatch after loading");
         return header;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using PrecisionLS.Config;
+using PrecisionLS.Interop;
 
 namespace PrecisionLS.Training;
 
@@ -67,8 +68,15 @@ public static class TrainingSession
         if (!options.Resume && File.Exists(ckpt))
             throw new ConfigException($"'{dir}' already holds a run; continue it with --resume {dir}, or choose another --out");
 
-        using var runLock = RunLock.Acquire(dir);
         var trainer = new Trainer<T>(cfg);
+        if (!options.Resume && t.InitFrom.Length > 0)
+        {
+            // Before the run directory is made: a bad file fails the command without leaving a half-made run.
+            var loaded = StateDict.Load(trainer.Model, t.InitFrom);
+            observer.Message($"initialised from {loaded.Path}: {loaded.Tensors} tensors, {loaded.Parameters:N0} values");
+            foreach (var note in loaded.Notes) observer.Message("note: " + note);
+        }
+        using var runLock = RunLock.Acquire(dir);   // only now: a config error above leaves no folder behind
         double wallBefore = 0;
         Directory.CreateDirectory(Path.Combine(dir, CheckpointDir));
         if (options.Resume)

@@ -8,7 +8,7 @@ namespace PrecisionLS.Tests.Nn;
 
 public class SequenceModelTests
 {
-    private static ModelConfig ConfigOf(FixtureCase fx) => new()
+    internal static ModelConfig ConfigOf(FixtureCase fx) => new()
     {
         NDims = fx.ConfigInt("n_dims"), InDims = fx.ConfigInt("in_dims"), OutDims = fx.ConfigInt("out_dims"),
         NPositions = fx.ConfigInt("n_positions"), NEmbd = fx.ConfigInt("n_embd"), NLayer = fx.ConfigInt("n_layer"),
