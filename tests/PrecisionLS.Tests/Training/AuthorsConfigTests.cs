@@ -112,4 +112,41 @@ public class AuthorsConfigTests : IDisposable
         Assert.Contains("note: 'wandb' is ignored", err.ToString());
         Assert.Contains("error: config file", err.ToString());
     }
+
+    [Theory]
+    [InlineData("model:\n  n_layer: [2\ntraining:\n  seed: 1\n", "invalid YAML")]
+    [InlineData("model:\n  n_layer: 2\n   training: x: y\n", "invalid YAML at line")]
+    [InlineData("", "is empty; it needs model: and training: sections")]
+    [InlineData("# only a comment\n", "is empty")]
+    [InlineData("- model\n- training\n", "the top level must be a mapping")]
+    [InlineData("inherit: [nothere.yaml]\n", "inherit 'nothere.yaml' is neither a file")]
+    [InlineData("inherit: [explicit-gradient]\ntraining:\n  learning_rate: fast\n", "training.learning_rate = 'fast' is not a number (file '")]
+    [InlineData("inherit: [explicit-gradient]\ntraining:\n  batch_size: 2.5\n", "training.batch_size = '2.5' is not an integer")]
+    [InlineData("inherit: [explicit-gradient]\nmodel:\n  causal: sometimes\n", "model.causal = 'sometimes' is not a boolean")]
+    public void Malformed_files_fail_with_one_line_naming_the_file_and_what_was_wrong(string text, string expected)
+    {
+        var path = Write("bad.yaml", text);
+        var err = new StringWriter();
+        var old = Console.Out;
+        Console.SetOut(new StringWriter());
+        int code;
+        try { code = PrecisionLS.Cli.Program.Run(["train", "--config", path, "--out", Path.Combine(_dir, "never")], err); }
+        finally { Console.SetOut(old); }
+        Assert.Equal(2, code);
+        string message = err.ToString().Trim();
+        Assert.Single(message.Split('\n'));
+        Assert.Contains(expected, message);
+        Assert.Contains("bad.yaml", message);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "never")));
+    }
+
+    [Fact]
+    public void A_bad_value_is_located_in_the_file_that_wrote_it_not_in_what_it_inherits()
+    {
+        Write("base.yaml", Base);
+        var path = Write("grandchild.yaml", "inherit: [child.yaml]\ntraining:\n  learning_rate: quick\n");
+        Write("child.yaml", Child);
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.FromFile(path));
+        Assert.EndsWith("grandchild.yaml', line 3)", e.Message);
+    }
 }
