@@ -140,6 +140,33 @@ public static class PlotWriter
         Finish(plot, path, lo, hi, any);
     }
 
+    /// <summary>
+    /// Writes MSE to x* against iteration (log y) for a learned solver and exact gradient descent with the same steps
+    /// (iterate); index 0 is the starting point.
+    /// </summary>
+    public static void WriteIteration(IReadOnlyList<double> modelMse, IReadOnlyList<double> gdMse, string path, string title)
+    {
+        var plot = NewPlot(title, "mse to x* (log scale)");
+        plot.XLabel("iteration");
+        var range = new LogRange();
+        bool any = false;
+        foreach (var (values, label, color, width) in new[] { (gdMse, "exact gradient descent", Colors.Black, 4f), (modelMse, "learned model", Colors.OrangeRed, 2f) })
+        {
+            var xs = new List<double>(); var ys = new List<double>();
+            for (int i = 0; i < values.Count; i++)
+                if (double.IsFinite(values[i]) && values[i] > 0) { xs.Add(i); ys.Add(Math.Log10(values[i])); }
+            if (xs.Count == 0) continue;
+            range.Include(ys.ToArray());
+            var s = plot.Add.ScatterLine(xs.ToArray(), ys.ToArray());
+            s.LegendText = label;
+            s.LineWidth = width;
+            s.Color = width > 3 ? color.WithAlpha(0.35) : color;
+            any = true;
+        }
+        var (lo, hi) = range.Limits();
+        Finish(plot, path, lo, hi, any);
+    }
+
     /// <summary>Writes the learning rate against step (log y) to <paramref name="path"/>.</summary>
     public static void WriteLearningRate(IReadOnlyList<TrainingRecord> records, string path, string? runName = null) =>
         WriteSingle(records, r => r.LearningRate, "learning rate", Colors.SeaGreen, Title("Learning rate", runName), path);

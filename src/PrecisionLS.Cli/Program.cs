@@ -26,6 +26,8 @@ public static class Program
           precisionls runs list [DIR] [--json]
           precisionls runs compare DIR... [--json]
           precisionls plot DIR... [--out FILE]
+          precisionls construct baseconv-gd|linear-attention-gd [--dims D] [--points L] [--dtype T] [--out DIR]
+          precisionls iterate --run DIR [--iters K] [--eta E] [--problems N] [--seed S] [--out PNG] [--json]
           precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--profile] [--json]
           precisionls bench gemm [--threads N] [--json]
           precisionls presets
@@ -64,7 +66,9 @@ public static class Program
                 "runs" => RunsCommand.Run(rest),
                 "plot" => PlotCommand.Run(rest),
                 "export" => ExportCommand.Run(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, bench, presets, tasks, config (see --help)"),
+                "construct" => ConstructCommand.Run(rest),
+                "iterate" => IterateCommand.Run(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, construct, iterate, bench, presets, tasks, config (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }

@@ -81,6 +81,8 @@ public sealed record RunInfo(
             // A finished run resumed with a larger train_steps is stopped, not finished, until it gets there.
             if (status == RunSummary.Finished && steps < target) status = RunSummary.Stopped;
 
+            if (records.Count == 0 && summary is not null)   // a constructed run: its evaluation is in the summary only
+                (finalMse, bestMse) = (summary.FinalEvalMse, summary.BestEvalMse);
             return new RunInfo(directory, config, status, steps, target, last?.Loss, finalMse, bestMse,
                 last?.WallSeconds ?? 0);
         }

@@ -21,8 +21,8 @@ namespace PrecisionLS.Training;
 /// <param name="FinalEvalRelL2">Held-out rel_l2 of the last evaluation; null when none ran.</param>
 /// <param name="SkippedSteps">Steps skipped because the gradient norm was NaN or inf.</param>
 /// <param name="Status">
-/// How the session ended: "finished" (reached train_steps), "stopped" (cancelled or out of time; resumable) or
-/// "diverged" (non-finite loss; the checkpoint holds the last good step). Null in summaries from before this field.
+/// How the session ended: "finished" (reached train_steps), "stopped" (cancelled or out of time; resumable),
+/// "diverged" (non-finite loss; the checkpoint holds the last good step) or "constructed" (exact weights, not trained). Null in summaries from before this field.
 /// </param>
 /// <param name="TargetSteps">training.train_steps of the run; null in summaries from before this field.</param>
 public sealed record RunSummary(
@@ -51,6 +51,9 @@ public sealed record RunSummary(
 
     /// <summary>Status of a run stopped by a non-finite loss or held-out mse.</summary>
     public const string Diverged = "diverged";
+
+    /// <summary>Status of a run whose weights were written by a construction (construct), not trained.</summary>
+    public const string Constructed = "constructed";
 
     /// <summary>File name of the summary inside a run directory.</summary>
     public const string FileName = "summary.json";

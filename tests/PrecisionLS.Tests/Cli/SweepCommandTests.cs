@@ -172,3 +172,71 @@ public sealed class SweepCommandTests : IDisposable
         Assert.DoesNotContain("   at ", error + output);
     }
 }
+
+/// <summary>construct and iterate from the command line.</summary>
+[Collection(nameof(SharedPoolCollection))]
+public sealed class ConstructIterateCommandTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "pls-construct-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose() { if (Directory.Exists(_root)) Directory.Delete(_root, true); }
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var err = new StringWriter(); var outp = new StringWriter();
+        var old = Console.Out;
+        Console.SetOut(outp);
+        try { return (Program.Run(args, err), outp.ToString(), err.ToString()); }
+        finally { Console.SetOut(old); }
+    }
+
+    [Fact]
+    public void A_constructed_run_iterates_to_machine_precision_and_lists_as_constructed()
+    {
+        string dir = Path.Combine(_root, "gd");
+        var made = Run("construct", "baseconv-gd", "--dims", "4", "--points", "12", "--out", dir, "--set", "training.eval_batch_size=64");
+        Assert.True(made.Code == 0, made.Error);
+        Assert.Equal(RunSummary.Constructed, RunInfo.Load(dir).Status);
+        Assert.True(RunInfo.Load(dir).FinalEvalMse < 1e-28);
+
+        var it = Run("iterate", "--run", dir, "--iters", "600", "--problems", "32", "--json");
+        Assert.True(it.Code == 0, it.Error);
+        var json = JsonDocument.Parse(it.Output).RootElement;
+        Assert.Equal(600, json.GetProperty("iters").GetInt32());
+        Assert.True(json.GetProperty("final_mse").GetDouble() < 1e-24);
+        Assert.Equal(601, json.GetProperty("mse").GetArrayLength());
+        Assert.True(new FileInfo(Path.Combine(dir, "plots", "iterate.png")).Length > 5_000);
+
+        var table = Run("iterate", "--run", dir, "--iters", "20", "--eta", "0.25", "--problems", "8");
+        Assert.Equal(0, table.Code);
+        Assert.Contains("step 0.25", table.Output);
+        Assert.Contains("final mse", table.Output);
+    }
+
+    [Theory]
+    [InlineData("construct", "construct: name a construction")]
+    [InlineData("construct mlp-gd", "unknown construction 'mlp-gd'; accepted: baseconv-gd, linear-attention-gd")]
+    [InlineData("iterate --iters 5", "give --run DIR")]
+    [InlineData("iterate --run /no/such/run", "does not exist")]
+    public void Bad_construct_and_iterate_commands_fail_with_one_line(string command, string expected)
+    {
+        var (code, output, error) = Run(command.Split(' '));
+        Assert.NotEqual(0, code);
+        Assert.Contains(expected, error);
+        Assert.DoesNotContain("   at ", error + output);
+    }
+
+    [Fact]
+    public void Iterate_refuses_a_bad_step_and_a_run_of_another_task()
+    {
+        string dir = Path.Combine(_root, "gd");
+        Assert.Equal(0, Run("construct", "baseconv-gd", "--dims", "3", "--points", "6", "--out", dir, "--set", "training.eval_batch_size=16").Code);
+        Assert.Contains("--eta '-1' must be a positive number", Run("iterate", "--run", dir, "--eta", "-1").Error);
+        string ls = Path.Combine(_root, "ls");
+        Assert.Equal(0, Run("train", "--preset", "primitives-read", "--steps", "1", "--out", ls, "--set", "training.batch_size=2",
+            "--set", "training.eval_batch_size=2", "--threads", "1").Code);
+        var e = Run("iterate", "--run", ls, "--iters", "2");
+        Assert.NotEqual(0, e.Code);
+        Assert.Contains("least-squares problems", e.Error);
+    }
+}
