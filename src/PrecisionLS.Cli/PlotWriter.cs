@@ -150,7 +150,7 @@ public static class PlotWriter
         plot.XLabel("iteration");
         var range = new LogRange();
         bool any = false;
-        foreach (var (values, label, color, width) in new[] { (gdMse, "exact gradient descent", Colors.Black, 4f), (modelMse, "learned model", Colors.OrangeRed, 2f) })
+        foreach (var (values, label, color, width) in new[] { (gdMse, "exact gradient descent", Colors.Black, 4f), (modelMse, "model (trained or constructed)", Colors.OrangeRed, 2f) })
         {
             var xs = new List<double>(); var ys = new List<double>();
             for (int i = 0; i < values.Count; i++)

@@ -18,6 +18,7 @@ public static class Program
                             [--threads N] [--set section.key=value ...]
           precisionls train --config FILE [same options]
           precisionls train --resume DIR [--steps N] [--threads N]
+                            (any train: --max-minutes M stops cleanly at a wall-clock budget)
           precisionls train --preset NAME|--config FILE --init-from FILE.safetensors [same options]
           precisionls export --run DIR --format safetensors [--out FILE] [--dtype float64|float32]
           precisionls sweep --preset NAME|--config FILE --grid section.key=v1,v2 [--grid ...] [--steps N]
@@ -110,7 +111,7 @@ public static class Program
 
     private static int Train(string[] args)
     {
-        var cl = new CommandLine(args, "train", ["--preset", "--config", "--steps", "--out", "--dtype", "--seed", "--threads", "--resume", "--set", "--init-from"], []);
+        var cl = new CommandLine(args, "train", ["--preset", "--config", "--steps", "--out", "--dtype", "--seed", "--threads", "--resume", "--set", "--max-minutes", "--init-from"], []);
         ConfigureThreads(cl);
         SessionOptions options;
         if (cl.Get("--resume") is { } resumeDir)
@@ -128,6 +129,12 @@ public static class Program
             string dir = cl.Get("--out") ?? Path.Combine(cfg.OutDir ?? "runs", $"{name}-{DateTime.Now:yyyyMMdd-HHmmss}");
             foreach (var note in cfg.Notes) Console.WriteLine("note: " + note);
             options = new SessionOptions(cfg, dir, Resume: false);
+        }
+        if (cl.Get("--max-minutes") is { } mm)
+        {
+            if (!double.TryParse(mm, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double minutes) || !(minutes > 0) || !double.IsFinite(minutes))
+                throw new CommandLine.UsageException($"--max-minutes '{mm}' must be a positive number of minutes, e.g. 10 or 0.5");
+            options = options with { MaxWallSeconds = minutes * 60 };
         }
 
         using var cancel = new CancellationTokenSource();

@@ -20,7 +20,12 @@ public interface ITrainingObserver
 /// <param name="Config">Resolved config (for a resume: the run's own config, with train_steps possibly raised).</param>
 /// <param name="RunDirectory">runs/&lt;name&gt;: config.yaml, metrics, checkpoints/, summary.json.</param>
 /// <param name="Resume">Continue from the directory's latest checkpoint.</param>
-public sealed record SessionOptions(RunConfig Config, string RunDirectory, bool Resume);
+public sealed record SessionOptions(RunConfig Config, string RunDirectory, bool Resume)
+{
+    /// <summary>Wall-clock budget of this session in seconds (train --max-minutes); null: none. At the budget the
+    /// run stops cleanly as if cancelled: checkpoint, summary (status "stopped"), plots.</summary>
+    public double? MaxWallSeconds { get; init; }
+}
 
 /// <summary>
 /// Runs training end to end on disk (DESIGN "Runs on disk"): writes the resolved config, logs metrics,
@@ -99,6 +104,12 @@ public static class TrainingSession
             while (trainer.Step < t.TrainSteps)
             {
                 if (cancel.IsCancellationRequested) { cancelled = true; break; }
+                if (options.MaxWallSeconds is double budget && clock.Elapsed.TotalSeconds >= budget)
+                {
+                    cancelled = true;
+                    observer.Message($"time budget of {budget / 60:0.##} min reached at step {trainer.Step}");
+                    break;
+                }
                 var r = trainer.TrainStep();
                 bool last = r.Step == t.TrainSteps;
                 bool eval = last || (t.EvalEvery > 0 && r.Step % t.EvalEvery == 0);

@@ -58,6 +58,7 @@ public class CommandLineTests
     [InlineData(new[] { "train", "--config", "/nonexistent.yaml" }, "config file '/nonexistent.yaml' does not exist")]
     [InlineData(new[] { "train", "--preset", "explicit-gradient", "--set", "training.task=sorting", "--out", "/tmp/pls-never" }, "training.task 'sorting' is unknown; accepted: identity, square")]
     [InlineData(new[] { "bench", "warp-drive" }, "unknown bench target 'warp-drive'")]
+    [InlineData(new[] { "train", "--preset", "explicit-gradient", "--max-minutes", "soon" }, "--max-minutes 'soon' must be a positive number of minutes")]
     public void Errors_name_what_was_wrong(string[] args, string expected)
     {
         var (code, error) = Run(args);

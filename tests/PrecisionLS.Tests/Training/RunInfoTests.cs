@@ -109,4 +109,19 @@ public class RunInfoTests : IDisposable
         Assert.Equal("last", flat["training.task_kwargs.setting"]);
         Assert.DoesNotContain("preset", flat.Keys);
     }
+
+    [Fact]
+    public void A_time_budget_stops_the_run_cleanly_and_resume_continues_it()
+    {
+        string dir = Path.Combine(_root, "budget");
+        var summary = TrainingSession.Run(new SessionOptions(Small(1_000_000), dir, false) { MaxWallSeconds = 0.5 },
+            new StopAfter(0, new CancellationTokenSource()), default);
+        Assert.Equal(RunSummary.Stopped, summary.Status);
+        Assert.InRange(summary.Steps, 1, 999_999);
+        Assert.True(summary.WallSeconds is > 0.2 and < 30, $"{summary.WallSeconds} s");   // the last logged row, just before the budget
+        var info = RunInfo.Load(dir);
+        Assert.Equal((RunSummary.Stopped, summary.Steps), (info.Status, info.Steps));
+        var more = TrainingSession.Run(new SessionOptions(Small(summary.Steps + 3), dir, true), new StopAfter(0, new CancellationTokenSource()), default);
+        Assert.Equal((RunSummary.Finished, summary.Steps + 3), (more.Status, more.Steps));
+    }
 }
