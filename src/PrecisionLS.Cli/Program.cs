@@ -29,6 +29,7 @@ public static class Program
           precisionls plot DIR... [--out FILE]
           precisionls construct baseconv-gd|linear-attention-gd [--dims D] [--points L] [--dtype T] [--out DIR]
           precisionls iterate --run DIR [--iters K] [--eta E] [--problems N] [--seed S] [--out PNG] [--json]
+          precisionls reproduce precision|ood-gap|primitives|dtype [--budget MINUTES] [--out DIR] [--seed S]
           precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--profile] [--json]
           precisionls bench gemm [--threads N] [--json]
           precisionls presets
@@ -69,7 +70,8 @@ public static class Program
                 "export" => ExportCommand.Run(rest),
                 "construct" => ConstructCommand.Run(rest),
                 "iterate" => IterateCommand.Run(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, construct, iterate, bench, presets, tasks, config (see --help)"),
+                "reproduce" => ReproduceCommand.Run(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, construct, iterate, reproduce, bench, presets, tasks, config (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }
