@@ -28,6 +28,9 @@ public static class Program
           precisionls plot DIR... [--out FILE]
           precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--profile] [--json]
           precisionls bench gemm [--threads N] [--json]
+          precisionls monarch project --input M.npy|M.csv [--nblocks K | --sizes A,B] [--out F.npz|F.npy]
+                            [--dense-out P.npy|P.csv] [--json]
+          precisionls monarch factor dft|hadamard --n N [--json]
           precisionls presets
           precisionls tasks
           precisionls config show --preset NAME|--config FILE [--set section.key=value ...]
@@ -36,6 +39,8 @@ public static class Program
         Runs are written to runs/<preset>-<time>/ (config.yaml, metrics.jsonl/.csv, checkpoints/, plots/, summary.json).
         export writes the authors' PyTorch state dict (names, shapes, layouts) to DIR/model.safetensors;
         --init-from FILE (= --set training.init_from=FILE) starts a new run from such a file.
+        monarch project finds the nearest Monarch matrix (MonarchLinear layout, nblocks sqrt(n) for a square n = m^2, else 4);
+        monarch factor multiplies out a transform's exact Monarch factors.
         """;
 
     public static int Main(string[] args) => Run(args, Console.Error);
@@ -64,7 +69,8 @@ public static class Program
                 "runs" => RunsCommand.Run(rest),
                 "plot" => PlotCommand.Run(rest),
                 "export" => ExportCommand.Run(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, bench, presets, tasks, config (see --help)"),
+                "monarch" => MonarchCommand.Run(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, monarch, bench, presets, tasks, config (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }
