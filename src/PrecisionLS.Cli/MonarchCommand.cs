@@ -184,7 +184,8 @@ public static class MonarchCommand
     private static string Saving(long parameters, long dense)
     {
         double saving = 1 - (double)parameters / dense;
-        return saving >= 0
+        if (parameters == dense) return "no saving";
+        return saving > 0
             ? $"saving {(100 * saving).ToString("F1", CultureInfo.InvariantCulture)}%, {((double)dense / parameters).ToString("F2", CultureInfo.InvariantCulture)}x fewer"
             : $"{(100 * -saving).ToString("F1", CultureInfo.InvariantCulture)}% more than dense";
     }
