@@ -32,6 +32,9 @@ public static class Program
           precisionls reproduce precision|ood-gap|primitives|dtype [--budget MINUTES] [--out DIR] [--seed S]
           precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--profile] [--json]
           precisionls bench gemm [--threads N] [--json]
+          precisionls monarch project --input M.npy|M.csv [--nblocks K | --sizes A,B] [--out F.npz|F.npy]
+                            [--dense-out P.npy|P.csv] [--json]
+          precisionls monarch factor dft|hadamard --n N [--json]
           precisionls presets
           precisionls tasks
           precisionls config show --preset NAME|--config FILE [--set section.key=value ...]
@@ -40,6 +43,8 @@ public static class Program
         Runs are written to runs/<preset>-<time>/ (config.yaml, metrics.jsonl/.csv, checkpoints/, plots/, summary.json).
         export writes the authors' PyTorch state dict (names, shapes, layouts) to DIR/model.safetensors;
         --init-from FILE (= --set training.init_from=FILE) starts a new run from such a file.
+        monarch project finds the nearest Monarch matrix (MonarchLinear layout, nblocks sqrt(n) for a square n = m^2, else 4);
+        monarch factor multiplies out a transform's exact Monarch factors.
         """;
 
     public static int Main(string[] args) => Run(args, Console.Error);
@@ -71,7 +76,8 @@ public static class Program
                 "construct" => ConstructCommand.Run(rest),
                 "iterate" => IterateCommand.Run(rest),
                 "reproduce" => ReproduceCommand.Run(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, construct, iterate, reproduce, bench, presets, tasks, config (see --help)"),
+                "monarch" => MonarchCommand.Run(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, construct, iterate, reproduce, monarch, bench, presets, tasks, config (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }
