@@ -20,6 +20,10 @@ public static class Program
           precisionls train --resume DIR [--steps N] [--threads N]
           precisionls train --preset NAME|--config FILE --init-from FILE.safetensors [same options]
           precisionls export --run DIR --format safetensors [--out FILE] [--dtype float64|float32]
+          precisionls eval --run DIR [--shift cond=1,10,100|scale=0.1,1,10|points=10,15|dims=3,4 ...] [--batches N]
+                           [--batch-size B] [--seed S] [--threads N] [--json]
+          precisionls solve --run DIR|--preset NAME|--config FILE [--method qr|normal|cg|gd|all] [--problems N]
+                            [--iters K] [--seed S] [--set section.key=value ...] [--json]
           precisionls sweep --preset NAME|--config FILE --grid section.key=v1,v2 [--grid ...] [--steps N]
                             [--parallel N] [--threads N] [--out DIR] [--set ...]
           precisionls sweep --resume DIR [--parallel N] [--threads N]
@@ -64,7 +68,9 @@ public static class Program
                 "runs" => RunsCommand.Run(rest),
                 "plot" => PlotCommand.Run(rest),
                 "export" => ExportCommand.Run(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, bench, presets, tasks, config (see --help)"),
+                "eval" => EvalCommand.Run(rest),
+                "solve" => SolveCommand.Run(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, eval, solve, bench, presets, tasks, config (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }
