@@ -70,6 +70,7 @@ public static class RunEvaluator
         var conditions = (options.Shifts ?? []).Select(s => (Shift: s, Config: s.Apply(config))).ToList();   // all checked first
 
         var groups = new BatchGroups<T>(model);
+        using var serial = MathNetThreading.Serial();      // scale_cond's per-example SVDs: MathNet's threads only cost time
         var inDistribution = Summarise(Measure(model, groups, new ShiftedConfig(config, null), options.Batches, batchSize, options.Seed));
         var shifts = new List<ShiftResult>();
         foreach (var (shift, shifted) in conditions)

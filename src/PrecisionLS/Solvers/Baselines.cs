@@ -49,6 +49,7 @@ public static class Baselines
         ArgumentNullException.ThrowIfNull(solver);
         ArgumentNullException.ThrowIfNull(problems);
         int n = problems.Count, l = problems.Points, d = problems.Dims;
+        using var serial = Numerics.MathNetThreading.Serial();     // tiny factorisations: MathNet's threads only cost time
         var x = new double[n * d];
         int iters = 0;
         double worstRate = double.NaN;
