@@ -21,6 +21,10 @@ public static class Program
                             (any train: --max-minutes M stops cleanly at a wall-clock budget)
           precisionls train --preset NAME|--config FILE --init-from FILE.safetensors [same options]
           precisionls export --run DIR --format safetensors [--out FILE] [--dtype float64|float32]
+          precisionls eval --run DIR [--shift cond=1,10,100|scale=0.1,1,10|points=10,15|dims=3,4 ...] [--batches N]
+                           [--batch-size B] [--seed S] [--threads N] [--json]
+          precisionls solve --run DIR|--preset NAME|--config FILE [--method qr|normal|cg|gd|all] [--problems N]
+                            [--iters K] [--seed S] [--set section.key=value ...] [--json]
           precisionls sweep --preset NAME|--config FILE --grid section.key=v1,v2 [--grid ...] [--steps N]
                             [--parallel N] [--threads N] [--out DIR] [--set ...]
           precisionls sweep --resume DIR [--parallel N] [--threads N]
@@ -77,7 +81,9 @@ public static class Program
                 "iterate" => IterateCommand.Run(rest),
                 "reproduce" => ReproduceCommand.Run(rest),
                 "monarch" => MonarchCommand.Run(rest),
-                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, construct, iterate, reproduce, monarch, bench, presets, tasks, config (see --help)"),
+                "eval" => EvalCommand.Run(rest),
+                "solve" => SolveCommand.Run(rest),
+                _ => throw new CommandLine.UsageException($"unknown verb '{args[0]}'; accepted: train, sweep, runs, plot, export, eval, solve, construct, iterate, reproduce, monarch, bench, presets, tasks, config (see --help)"),
             };
         }
         catch (CommandLine.UsageException e) { return Fail(e.Message); }

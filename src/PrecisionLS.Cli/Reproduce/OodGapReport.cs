@@ -24,7 +24,8 @@ public static class OodGapReport
         double GdOnly(Config.RunConfig c) =>
             LearnedIteration.Run(model, c, ProblemSet.ForRun(c, 64, seed), PrecisionReport.Iterations, eta: null).GdFinalMse;
         double idT = transformer.InDistribution.Mse.Mean, idB = Iterated(cfg);
-        var rows = new List<string[]> { ["in distribution", Reproduction.Sci(idT), "1", Reproduction.Sci(idB), "1", Reproduction.Sci(GdOnly(cfg))] };
+        var rows = new List<string[]>();
+        rows.Add(["in distribution", Reproduction.Sci(idT), "1", Reproduction.Sci(idB), "1", Reproduction.Sci(GdOnly(cfg))]);
         double worstT = 1, worstB = 1;
         for (int i = 0; i < Shifts.Length; i++)
         {
