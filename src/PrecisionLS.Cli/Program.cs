@@ -51,7 +51,13 @@ public static class Program
         monarch factor multiplies out a transform's exact Monarch factors.
         """;
 
-    public static int Main(string[] args) => Run(args, Console.Error);
+    public static int Main(string[] args)
+    {
+        // MathNet only ever factors small matrices here (20x5 samples, Monarch blocks); its Parallel.For on each
+        // one costs more than it saves, badly so on a busy machine (MathNetThreading). We parallelise over problems.
+        MathNet.Numerics.Control.MaxDegreeOfParallelism = 1;
+        return Run(args, Console.Error);
+    }
 
     /// <summary>Runs one command; errors go to <paramref name="errors"/> as one line, with a non-zero exit code.</summary>
     public static int Run(string[] args, TextWriter errors)
