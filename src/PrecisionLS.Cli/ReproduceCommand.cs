@@ -21,8 +21,8 @@ public static class ReproduceCommand
         if (!Names.Contains(name)) throw new CommandLine.UsageException($"reproduce: unknown comparison '{name}'; accepted: {string.Join(", ", Names)}");
         var cl = new CommandLine(args.Skip(1).ToArray(), "reproduce", ["--budget", "--out", "--seed", "--threads"], []);
         double budget = 20;
-        if (cl.Get("--budget") is { } b && (!double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out budget) || !(budget >= 1) || !double.IsFinite(budget)))
-            throw new CommandLine.UsageException($"--budget '{b}' must be a number of minutes, at least 1");
+        if (cl.Get("--budget") is { } b && (!double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out budget) || !(budget > 0) || !double.IsFinite(budget)))
+            throw new CommandLine.UsageException($"--budget '{b}' must be a positive number of minutes (20 by default; under 2 is a smoke test)");
         if (cl.GetLong("--threads", 1) is long threads) WorkerPool.Configure((int)threads);
         ulong seed = (ulong)(cl.GetLong("--seed", 0) ?? 0);
         string dir = cl.Get("--out") ?? Path.Combine("reports", $"{name}-{DateTime.Now:yyyyMMdd-HHmmss}");

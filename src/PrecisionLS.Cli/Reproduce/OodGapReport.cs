@@ -20,9 +20,9 @@ public static class OodGapReport
         var transformer = RunEvaluator.EvaluateRun(rep.RunDirectory("transformer"), new EvalOptions(Batches: 10, BatchSize: 1024, Seed: seed, Shifts: Shifts));
         var (cfg, model) = RunModel.Load<double>(rep.RunDirectory("baseconv"));
         double Iterated(Config.RunConfig c) =>
-            LearnedIteration.Run(model, c, ProblemSet.ForRun(c, PrecisionReport.Problems, seed), PrecisionReport.Iterations, eta: null).FinalMse;
+            LearnedIteration.Run(model, c, ProblemSet.ForRun(c, rep.Problems, seed), rep.Iterations, eta: null).FinalMse;
         double GdOnly(Config.RunConfig c) =>
-            LearnedIteration.Run(model, c, ProblemSet.ForRun(c, 64, seed), PrecisionReport.Iterations, eta: null).GdFinalMse;
+            LearnedIteration.Run(model, c, ProblemSet.ForRun(c, 64, seed), rep.Iterations, eta: null).GdFinalMse;
         double idT = transformer.InDistribution.Mse.Mean, idB = Iterated(cfg);
         var rows = new List<string[]>();
         rows.Add(["in distribution", Reproduction.Sci(idT), "1", Reproduction.Sci(idB), "1", Reproduction.Sci(GdOnly(cfg))]);
@@ -37,14 +37,14 @@ public static class OodGapReport
         }
         rep.Line("MSE to x* in distribution and under shifts of the problems (cond = κ: singular values of A spread over [1, κ];");
         rep.Line("scale: x* multiplied by the factor). Gap = shifted MSE / in-distribution MSE of the same model. The iterated model");
-        rep.Line($"runs {PrecisionReport.Iterations} steps with each problem's optimal step; exact GD with the same steps shows what iteration alone reaches.");
+        rep.Line($"runs {rep.Iterations} steps with each problem's optimal step; exact GD with the same steps shows what iteration alone reaches.");
         rep.Line();
         rep.Table(["problems", "Transformer MSE", "Transformer gap", "iterated BaseConv MSE", "iterated gap", "exact GD MSE"], rows);
         rep.Line($"**Largest gap: Transformer {Reproduction.Sci(worstT)}, iterated model {Reproduction.Sci(worstB)}; ratio {Reproduction.Ratio(worstT, worstB)}** (the paper: the iterated model's gap is about 1e4 smaller).");
         rep.Line();
         rep.Line("A scale shift multiplies x* and so every MSE by the square of the factor for any method that is exactly linear in b;");
         rep.Line("at cond = 100 the normal matrix has condition 1e4, so gradient descent itself needs many more than "
-                 + $"{PrecisionReport.Iterations} steps: compare the iterated model with exact GD in the same row.");
+                 + $"{rep.Iterations} steps: compare the iterated model with exact GD in the same row.");
         rep.Line();
         PrecisionReport.Scale(rep);
         return rep.Write("Reproduce: out-of-distribution gap of a Transformer vs an iterated learned gradient step", command);

@@ -11,12 +11,6 @@ namespace PrecisionLS.Cli.Reproduce;
 /// </summary>
 public static class PrecisionReport
 {
-    /// <summary>Problems the solvers are compared on.</summary>
-    public const int Problems = 1024;
-
-    /// <summary>Iterations of the learned gradient step (and of exact GD).</summary>
-    public const int Iterations = 500;
-
     /// <summary>The reduced Transformer: the least-squares preset at 4 layers, width 128, 4 heads, batch 256, lr 3e-4.</summary>
     public static RunConfig TransformerConfig(ulong seed) => ConfigLoader.FromPreset("least-squares", [
         "model.n_layer=4", "model.n_embd=128", "model.n_head=4", "training.batch_size=256", "training.learning_rate=3e-4",
@@ -37,13 +31,13 @@ public static class PrecisionReport
     public static string Run(Reproduction rep, ulong seed, string command, CancellationToken cancel)
     {
         TrainBoth(rep, 0.44, seed, cancel);
-        Console.WriteLine($"[precision] evaluating on {Problems} problems ({Iterations} iterations of the learned step)");
+        Console.WriteLine($"[precision] evaluating on {rep.Problems} problems ({rep.Iterations} iterations of the learned step)");
         var (tRun, bRun) = (rep.RunDirectory("transformer"), rep.RunDirectory("baseconv"));
         var transformer = RunEvaluator.EvaluateRun(tRun, new EvalOptions(Batches: 10, BatchSize: 1024, Seed: seed));
         var baseconvGrad = RunEvaluator.EvaluateRun(bRun, new EvalOptions(Batches: 10, BatchSize: 1024, Seed: seed));
         var (cfg, model) = RunModel.Load<double>(bRun);
-        var problems = ProblemSet.ForRun(cfg, Problems, seed);
-        var it = LearnedIteration.Run(model, cfg, problems, Iterations, eta: null);
+        var problems = ProblemSet.ForRun(cfg, rep.Problems, seed);
+        var it = LearnedIteration.Run(model, cfg, problems, rep.Iterations, eta: null);
         var qr = Baselines.Compare(problems, ["qr"])[0];
         PlotWriter.WriteIteration(it.ModelMse, it.GdMse, Path.Combine(rep.Directory, "iterate.png"), "Iterated BaseConv gradient model vs exact GD");
         var tInfo = Training.RunInfo.Load(tRun); var bInfo = Training.RunInfo.Load(bRun);
@@ -54,14 +48,14 @@ public static class PrecisionReport
         int bestAt = Array.IndexOf(it.ModelMse, best);
         rep.Line("Least squares (D 5, L 20, A ~ N(0, 1), x* ~ N(0, I)): how close each method gets to x*. The Transformer reads");
         rep.Line("x* from the prompt in one pass; the BaseConv model was trained to output one gradient (1/L)Aᵀ(Ax - b) and is");
-        rep.Line($"applied {Iterations} times as x ← x - η·model(prompt(A, b, x)) with each problem's optimal fixed step η = 2/(λmin + λmax).");
+        rep.Line($"applied {rep.Iterations} times as x ← x - η·model(prompt(A, b, x)) with each problem's optimal fixed step η = 2/(λmin + λmax).");
         rep.Line();
         rep.Table(["method", "trained", "MSE to x*", "vs iterated model"],
         [
             ["softmax Transformer, end to end", $"{tInfo.Steps} steps, {RunsTable.Duration(tInfo.WallSeconds)}", $"{Reproduction.Sci(tMse)} ± {Reproduction.Sci(transformer.InDistribution.Mse.HalfWidth)}", Reproduction.Ratio(tMse, it.FinalMse)],
-            [$"BaseConv gradient model, iterated {Iterations}x", $"{bInfo.Steps} steps, {RunsTable.Duration(bInfo.WallSeconds)}", Reproduction.Sci(it.FinalMse), "1x"],
+            [$"BaseConv gradient model, iterated {rep.Iterations}x", $"{bInfo.Steps} steps, {RunsTable.Duration(bInfo.WallSeconds)}", Reproduction.Sci(it.FinalMse), "1x"],
             [$"the same, best iterate (iteration {bestAt})", "", Reproduction.Sci(best), Reproduction.Ratio(best, it.FinalMse)],
-            [$"exact gradient descent, {Iterations} steps", "-", Reproduction.Sci(it.GdFinalMse), Reproduction.Ratio(it.GdFinalMse, it.FinalMse)],
+            [$"exact gradient descent, {rep.Iterations} steps", "-", Reproduction.Sci(it.GdFinalMse), Reproduction.Ratio(it.GdFinalMse, it.FinalMse)],
             ["QR (MathNet, float64)", "-", Reproduction.Sci(qr.Mse), Reproduction.Ratio(qr.Mse, it.FinalMse)],
         ]);
         rep.Line($"**Transformer / iterated model: {Reproduction.Ratio(tMse, it.FinalMse)}** (the paper: about 1e5, Transformer near 1e-5 and iterated models near 1e-13).");

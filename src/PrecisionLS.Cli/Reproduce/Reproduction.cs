@@ -29,6 +29,12 @@ public sealed class Reproduction
     public string Directory { get; }
     /// <summary>The whole report's budget.</summary>
     public double BudgetMinutes { get; }
+    /// <summary>Problems the solvers are compared on (fewer for a budget under 2 minutes, a smoke test).</summary>
+    public int Problems => BudgetMinutes >= 2 ? 1024 : 64;
+
+    /// <summary>Iterations of a learned gradient step (and of exact GD alongside).</summary>
+    public int Iterations => BudgetMinutes >= 2 ? 500 : 50;
+
     /// <summary>Minutes left of the budget.</summary>
     public double MinutesLeft => BudgetMinutes - _clock.Elapsed.TotalMinutes;
     /// <summary>Minutes spent so far.</summary>
