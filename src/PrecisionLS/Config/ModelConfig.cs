@@ -25,6 +25,10 @@ public sealed record ModelConfig
     public bool UseMlps { get; init; }
     public string MlpActiv { get; init; } = "relu";
     public int MlpUpfactor { get; init; } = 4;
+    /// <summary>Structure of the MLP's c_fc and c_proj: "dense" (nn.Linear), "monarch" (MonarchLinear) or "blockdiag" (BlockdiagLinear).</summary>
+    public string MlpType { get; init; } = "dense";
+    /// <summary>Blocks per factor of a monarch or blockdiag MLP (the fly code's nblocks, 4 by default).</summary>
+    public int MlpNblocks { get; init; } = 4;
     public bool UseResid { get; init; } = true;
     public bool UseSeqopLn { get; init; }
     public bool UseMlpLn { get; init; }

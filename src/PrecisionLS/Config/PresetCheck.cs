@@ -9,7 +9,7 @@ public static class PresetCheck
         string mixer = m.SeqOp == "attn"
             ? $"attn ({(m.UseSoftmaxForAttn ? "softmax" : "linear")}{(m.Causal ? "" : ", non-causal")}) {m.NLayer}x{m.NEmbd}, {m.NHead} heads"
             : $"{m.SeqOp}/{m.ConvType}{(m.Causal ? "" : " non-causal")} {m.NLayer}x{m.NEmbd}";
-        if (m.UseMlps) mixer += $", MLP x{m.MlpUpfactor} {m.MlpActiv}";
+        if (m.UseMlps) mixer += $", MLP x{m.MlpUpfactor} {m.MlpActiv}{(m.MlpType == "dense" ? "" : $" {m.MlpType} ({m.MlpNblocks} blocks)")}";
         if (m.UseSeqopLn || m.UseFinalLn || (m.UseMlps && m.UseMlpLn)) mixer += ", LN";
         return mixer;
     }

@@ -28,7 +28,7 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (config.UseMlps)
         {
             if (config.UseMlpLn) Ln2 = new LayerNorm<T>(store, prefix + ".ln_2", _d);
-            Mlp = new Mlp<T>(store, prefix + ".mlp", _d, config.MlpUpfactor, config.MlpActiv);
+            Mlp = new Mlp<T>(store, prefix + ".mlp", _d, config.MlpUpfactor, config.MlpActiv, type: config.MlpType, nblocks: config.MlpNblocks);
         }
     }
 

@@ -7,7 +7,7 @@ namespace PrecisionLS.Nn;
 /// <summary>
 /// nn.Linear: y = x Wᵀ + b with W [out, in] (PyTorch layout). Rows of x are tokens: x [rows, in], y [rows, out].
 /// </summary>
-public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Linear<T> : ILinearLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly ParameterStore<T> _store;
 
@@ -52,4 +52,7 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>Multiply-adds of one forward over <paramref name="rows"/> rows (backward is 2x: dx and dW).</summary>
     public long MultiplyAdds(long rows) => rows * In * Out;
+
+    /// <summary>Copies W [out, in] into <paramref name="weight"/>.</summary>
+    public void ToDense(Span<T> weight) => _store.Value(Weight).CopyTo(weight);
 }

@@ -17,6 +17,10 @@ namespace PrecisionLS.Nn;
 /// bias flag is on (the default). Parameters are registered in the authors' state-dict order: c_fc.weight
 /// [h, d], c_fc.bias [h], (activ.proj1.weight [h, h], activ.proj2.weight [h, h]), c_proj.weight [d, h],
 /// c_proj.bias [d].
+/// model.mlp_type swaps c_fc and c_proj (not the GLU's square projections) for structured layers with
+/// model.mlp_nblocks blocks, under the fly modules' names: monarch → <see cref="MonarchLinear{T}"/> (c_fc.bias,
+/// c_fc.blkdiag1, c_fc.blkdiag2, ...), blockdiag → <see cref="BlockdiagLinear{T}"/> (c_fc.bias, c_fc.weight
+/// [nblocks, h/nblocks, d/nblocks], ...).
 /// </summary>
 /// <remarks>
 /// Forward keeps a, g and what the activation's backward needs (gelu: Φ(a); glu: s = sigmoid(proj1 a) and
@@ -27,6 +31,8 @@ public sealed class Mlp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>The accepted values of model.mlp_activ.</summary>
     public static readonly IReadOnlyList<string> ActivationNames = ["relu", "gelu", "glu"];
+    /// <summary>The accepted values of model.mlp_type: the structure of c_fc and c_proj.</summary>
+    public static readonly IReadOnlyList<string> TypeNames = ["dense", "monarch", "blockdiag"];
 
     private const int SlotDg = 4, SlotDz1 = 5, SlotDz2 = 6;
 
@@ -47,8 +53,14 @@ public sealed class Mlp<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <param name="upfactor">model.mlp_upfactor.</param>
     /// <param name="activation">model.mlp_activ: "relu", "gelu" (exact, erf) or "glu".</param>
     /// <param name="bias">The authors' bias flag: biases on c_fc and c_proj (the GLU projections never have one).</param>
-    public Mlp(ParameterStore<T> store, string name, int d, int upfactor, string activation, bool bias = true)
+    /// <param name="type">model.mlp_type: "dense" (nn.Linear), "monarch" or "blockdiag" c_fc and c_proj.</param>
+    /// <param name="nblocks">model.mlp_nblocks: blocks per structured factor (ignored for dense).</param>
+    public Mlp(ParameterStore<T> store, string name, int d, int upfactor, string activation, bool bias = true, string type = "dense", int nblocks = 4)
     {
+        if (!TypeNames.Contains(type))
+            throw new ArgumentException($"MLP '{name}': model.mlp_type '{type}' is unknown; accepted: {string.Join(", ", TypeNames)}", nameof(type));
+        if (type != "dense" && nblocks < 1)
+            throw new ArgumentOutOfRangeException(nameof(nblocks), nblocks, $"MLP '{name}': model.mlp_nblocks = {nblocks} must be a positive integer");
         if (d < 1) throw new ArgumentOutOfRangeException(nameof(d), d, $"MLP '{name}': model.n_embd = {d} must be a positive integer");
         if (upfactor < 1) throw new ArgumentOutOfRangeException(nameof(upfactor), upfactor, $"MLP '{name}': model.mlp_upfactor = {upfactor} must be a positive integer");
         _kind = activation switch
@@ -61,15 +73,23 @@ public sealed class Mlp<T> where T : unmanaged, IFloatingPointIeee754<T>
         long h = (long)upfactor * d;
         long largest = _kind == Kind.Glu ? h * h : h * d;   // the largest weight: proj1/proj2 [h, h] or c_fc [h, d]
         if (largest > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(upfactor), upfactor, $"MLP '{name}': hidden width model.mlp_upfactor·model.n_embd = {h} is too large");
-        _d = d; _h = (int)h; Activation = activation;
-        CFc = new Linear<T>(store, name + ".c_fc", d, _h, bias);
+        _d = d; _h = (int)h; Activation = activation; Type = type;
+        CFc = CreateLinear(store, name + ".c_fc", d, _h, bias, type, nblocks);
         if (_kind == Kind.Glu)
         {
             Proj1 = new Linear<T>(store, name + ".activ.proj1", _h, _h, bias: false);
             Proj2 = new Linear<T>(store, name + ".activ.proj2", _h, _h, bias: false);
         }
-        CProj = new Linear<T>(store, name + ".c_proj", _h, d, bias);
+        CProj = CreateLinear(store, name + ".c_proj", _h, d, bias, type, nblocks);
     }
+
+    // model.mlp_type: the one place that picks the structure of c_fc and c_proj.
+    private static ILinearLayer<T> CreateLinear(ParameterStore<T> store, string name, int inF, int outF, bool bias, string type, int nblocks) => type switch
+    {
+        "monarch" => new MonarchLinear<T>(store, name, inF, outF, nblocks, bias),
+        "blockdiag" => new BlockdiagLinear<T>(store, name, inF, outF, nblocks, bias),
+        _ => new Linear<T>(store, name, inF, outF, bias),
+    };
 
     /// <summary>Model width d (input and output).</summary>
     public int D => _d;
@@ -77,12 +97,16 @@ public sealed class Mlp<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int Hidden => _h;
     /// <summary>model.mlp_activ: relu, gelu or glu.</summary>
     public string Activation { get; }
-    public Linear<T> CFc { get; }
+    /// <summary>model.mlp_type: dense, monarch or blockdiag.</summary>
+    public string Type { get; }
+    /// <summary>The up projection d → h (dense, Monarch or block-diagonal).</summary>
+    public ILinearLayer<T> CFc { get; }
     /// <summary>GLU gate projection (sigmoid side), h×h, no bias; null unless activation is glu.</summary>
     public Linear<T>? Proj1 { get; }
     /// <summary>GLU value projection, h×h, no bias; null unless activation is glu.</summary>
     public Linear<T>? Proj2 { get; }
-    public Linear<T> CProj { get; }
+    /// <summary>The down projection h → d (dense, Monarch or block-diagonal).</summary>
+    public ILinearLayer<T> CProj { get; }
 
     /// <summary>y = c_proj(act(c_fc x)); x [rows, d], y [rows, d]; overwrites y (y must not alias x).</summary>
     public void Forward(ReadOnlySpan<T> x, Span<T> y, int rows)

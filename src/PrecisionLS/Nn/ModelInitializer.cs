@@ -9,6 +9,12 @@ namespace PrecisionLS.Nn;
 /// scaled residual init); wpe N(0, 0.02); read-in/out PyTorch nn.Linear default U(±1/sqrt(fan_in)) for weight
 /// and bias; depthwise Conv1d default U(±1/sqrt(K)); branch_weights (1, 0); LayerNorm weight 1, bias 0.
 /// train_proj = false: read-in/out are rectangular identities with zero bias; train_pos = false: wpe = 0.
+/// Structured MLPs (model.mlp_type monarch or blockdiag): every factor (blkdiag1, blkdiag2, or the block-diagonal
+/// weight) uniform(±1/√fan_in), fan_in its last dimension, as the fly code initialises them (N(0, 0.02) per factor
+/// would make a Monarch product's entries about 4e-4 times smaller than a dense init's); GPT-2's scaled residual
+/// init is kept as the ratio it sets between c_proj and c_fc: c_proj's output-side factor (blkdiag2, or its one
+/// weight) is scaled by 1/√(2·n_layer), which scales c_proj's effective matrix by exactly that. Their biases are 0,
+/// as every backbone bias (the fly layers' own uniform bias init is in their ResetParameters).
 /// </summary>
 public static class ModelInitializer
 {
@@ -36,6 +42,12 @@ public static class ModelInitializer
             else if (name.EndsWith(".branch_weights", StringComparison.Ordinal)) { v[0] = T.One; v[1] = T.Zero; }
             else if (name.EndsWith(".conv.filter", StringComparison.Ordinal)) LongConvolution<T>.DeltaInit(v, p.Shape[0], p.Shape[1]);   // delta at lag 0
             else if (name.EndsWith(".pos_emb.z", StringComparison.Ordinal)) ImplicitLongConvolution<T>.FillPositionalFeatures(v, p.Shape[1], p.Shape[2]);
+            else if (IsStructuredFactor(name, p, cfg))
+            {
+                double scale = name.Contains(".c_proj.", StringComparison.Ordinal) && !name.EndsWith(".blkdiag1", StringComparison.Ordinal)
+                    ? 1.0 / Math.Sqrt(2.0 * cfg.NLayer) : 1.0;
+                Uniform(rng, v, scale / Math.Sqrt(p.Shape[^1]));
+            }
             else if (name.Contains(".ln_", StringComparison.Ordinal))
                 v.Fill(name.EndsWith(".weight", StringComparison.Ordinal) ? T.One : T.Zero);
             else if (name.EndsWith("c_proj.weight", StringComparison.Ordinal)) Normal(rng, v, 0.02 / Math.Sqrt(2.0 * cfg.NLayer));
@@ -44,6 +56,12 @@ public static class ModelInitializer
             else throw new InvalidOperationException($"no initialisation rule for parameter '{name}'");
         }
     }
+
+    // A factor of a Monarch or block-diagonal MLP layer (its biases fall to the .bias rule).
+    private static bool IsStructuredFactor(string name, Parameter p, Config.ModelConfig cfg) =>
+        name.EndsWith(".blkdiag1", StringComparison.Ordinal) || name.EndsWith(".blkdiag2", StringComparison.Ordinal)
+        || (cfg.MlpType == "blockdiag" && p.Shape.Length == 3
+            && (name.EndsWith(".mlp.c_fc.weight", StringComparison.Ordinal) || name.EndsWith(".mlp.c_proj.weight", StringComparison.Ordinal)));
 
     private static void Identity<T>(Span<T> v, Parameter p) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -17,6 +17,9 @@ public static class ModelValidation
         if (!ConvTypes.Contains(c.ConvType)) throw new ConfigException($"model.conv_type '{c.ConvType}' is unknown; accepted: {string.Join(", ", ConvTypes)}");
         if (!Mlp<double>.ActivationNames.Contains(c.MlpActiv))
             throw new ConfigException($"model.mlp_activ '{c.MlpActiv}' is unknown; accepted: {string.Join(", ", Mlp<double>.ActivationNames)}");
+        if (!Mlp<double>.TypeNames.Contains(c.MlpType))
+            throw new ConfigException($"model.mlp_type '{c.MlpType}' is unknown; accepted: {string.Join(", ", Mlp<double>.TypeNames)}");
+        Positive(c.MlpNblocks, "model.mlp_nblocks");
         if (c.SeqOp == "attn" && c.NEmbd % c.NHead != 0)
             throw new ConfigException($"model.n_embd {c.NEmbd} is not divisible by model.n_head {c.NHead}");
         if (c.InDims < 0) throw new ConfigException($"model.in_dims {c.InDims} must be positive (or 0 for n_dims + 1)");
