@@ -25,13 +25,14 @@ public static class MonarchCommand
 
     public static int Run(string[] args)
     {
-        if (args.Length == 0) throw new CommandLine.UsageException("monarch: give an action: project --input FILE, or factor dft|hadamard --n N");
+        if (args.Length == 0) throw new CommandLine.UsageException("monarch: give an action: project --input FILE, factor dft|hadamard --n N, or sparsify --run DIR");
         var rest = args.Skip(1).ToArray();
         return args[0] switch
         {
             "project" => Project(rest),
             "factor" => Factor(rest),
-            _ => throw new CommandLine.UsageException($"monarch: unknown action '{args[0]}'; accepted: project, factor"),
+            "sparsify" => MonarchSparsifyCommand.Run(rest),
+            _ => throw new CommandLine.UsageException($"monarch: unknown action '{args[0]}'; accepted: project, factor, sparsify"),
         };
     }
 

@@ -39,6 +39,7 @@ public static class Program
           precisionls monarch project --input M.npy|M.csv [--nblocks K | --sizes A,B] [--out F.npz|F.npy]
                             [--dense-out P.npy|P.csv] [--json]
           precisionls monarch factor dft|hadamard --n N [--json]
+          precisionls monarch sparsify --run DIR [--nblocks K] [--out NEW] [--steps N]
           precisionls presets
           precisionls tasks
           precisionls config show --preset NAME|--config FILE [--set section.key=value ...]

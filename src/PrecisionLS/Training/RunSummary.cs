@@ -55,6 +55,9 @@ public sealed record RunSummary(
     /// <summary>Status of a run whose weights were written by a construction (construct), not trained.</summary>
     public const string Constructed = "constructed";
 
+    /// <summary>Status of a run whose weights are another run's projected onto Monarch (monarch sparsify), not trained yet.</summary>
+    public const string Projected = "projected";
+
     /// <summary>File name of the summary inside a run directory.</summary>
     public const string FileName = "summary.json";
 
