@@ -35,8 +35,7 @@ public static class MonarchSparsifyCommand
             Console.WriteLine($"continue training it: precisionls train --resume {outDir} --steps N   (or run this with --steps N)");
             return 0;
         }
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        using var cancel = new StopSignals();   // Ctrl+C, SIGTERM, SIGHUP: stop after the step, checkpoint
         RunSummary trained;
         using (var observer = new ConsoleObserver(outDir))
             trained = TrainingSession.Run(new SessionOptions(sparseCfg, outDir, Resume: true), observer, cancel.Token);

@@ -158,8 +158,7 @@ public static class Program
             options = options with { MaxWallSeconds = minutes * 60 };
         }
 
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        using var cancel = new StopSignals();   // Ctrl+C, SIGTERM, SIGHUP: stop after the step, checkpoint
         var t = options.Config.Training;
         var m = options.Config.Model;
         Console.WriteLine($"run {options.RunDirectory}: task {t.Task}, {m.SeqOp} ({m.NLayer} layers, width {m.NEmbd}), " +

@@ -27,8 +27,7 @@ public static class ReproduceCommand
         ulong seed = (ulong)(cl.GetLong("--seed", 0) ?? 0);
         string dir = cl.Get("--out") ?? Path.Combine("reports", $"{name}-{DateTime.Now:yyyyMMdd-HHmmss}");
         string command = "precisionls reproduce " + string.Join(" ", args);
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        using var cancel = new StopSignals();   // Ctrl+C, SIGTERM, SIGHUP: stop after the step, checkpoint
         var rep = new Reproduction(name, dir, budget);
         Console.WriteLine($"reproduce {name}: budget {budget:0.#} min, report in {dir}");
         string report = name switch

@@ -30,4 +30,15 @@ public static class SelfLauncher
         process.BeginErrorReadLine();
         return process;
     }
+
+    /// <summary>Asks a child to stop as Ctrl+C would (SIGTERM, which it handles like SIGINT); on Windows, kills it.</summary>
+    public static void Terminate(Process process)
+    {
+        if (process.HasExited) return;
+        if (OperatingSystem.IsWindows()) { process.Kill(); return; }
+        _ = SendSignal(process.Id, 15);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 }

@@ -51,8 +51,7 @@ public static class SweepCommand
         Console.WriteLine($"sweep {sweepDir}: {runs.Count} runs ({string.Join(" x ", plan.Axes.Select(a => $"{a.Key} {a.Values.Count}"))}), " +
                           (parallel > 1 ? $"{parallel} at a time, {Program.Plural(Math.Max(1, total / parallel), "thread")} each" : $"one at a time, {Program.Plural(total, "thread")}"));
 
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        using var cancel = new StopSignals();   // Ctrl+C, SIGTERM, SIGHUP: stop after the step, checkpoint
         var outcomes = parallel > 1
             ? RunChildren(plan, runs, configs, sweepDir, parallel, Math.Max(1, total / parallel), cancel.Token)
             : RunInProcess(runs, configs, sweepDir, total, cancel.Token);
@@ -68,7 +67,7 @@ public static class SweepCommand
             Console.WriteLine($"table: {Path.Combine(sweepDir, "comparison.csv")}  overlay: {overlay}");
         }
         var unfinished = outcomes.Where(o => o.Value != RunSummary.Finished).ToList();
-        if (cancel.IsCancellationRequested) Console.WriteLine($"sweep stopped; continue it with: sweep --resume {sweepDir}");
+        if (cancel.Token.IsCancellationRequested) Console.WriteLine($"sweep stopped; continue it with: sweep --resume {sweepDir}");
         if (unfinished.Count == 0) return 0;
         Console.Error.WriteLine($"error: {unfinished.Count} of {runs.Count} runs did not finish: " +
                                 string.Join("; ", unfinished.Select(o => $"{o.Key} {o.Value}")));
@@ -147,6 +146,7 @@ public static class SweepCommand
         var pending = new Queue<int>(Enumerable.Range(0, runs.Count));
         var running = new List<(int Index, Process Process, StreamWriter Log)>();
         var lastStatus = Stopwatch.StartNew();
+        bool forwarded = false;
         while (pending.Count > 0 || running.Count > 0)
         {
             while (running.Count < parallel && pending.Count > 0 && !cancel.IsCancellationRequested)
@@ -171,7 +171,14 @@ public static class SweepCommand
                 running.Add((i, process, log));
                 Console.WriteLine($"{head}: {(action == "resume" ? $"resuming at step {info!.Steps}" : "started")} (pid {process.Id}, log {Path.Combine(dir, "train.log")})");
             }
-            if (cancel.IsCancellationRequested) pending.Clear();   // children got the same Ctrl-C and checkpoint themselves
+            if (cancel.IsCancellationRequested && pending.Count + running.Count > 0 && !forwarded)
+            {
+                // A terminal's Ctrl+C reaches the children too; a kill of this process does not: pass it on, so each
+                // child stops after its step and checkpoints (a second signal is harmless).
+                pending.Clear();
+                foreach (var r in running) SelfLauncher.Terminate(r.Process);
+                forwarded = true;
+            }
 
             foreach (var r in running.Where(r => r.Process.WaitForExit(0)).ToList())
             {

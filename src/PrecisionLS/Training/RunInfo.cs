@@ -92,6 +92,13 @@ public sealed record RunInfo(
         }
     }
 
+    /// <summary>Rows in a run's metrics.jsonl now, or 0 when it is missing or unreadable (for polling a running run).</summary>
+    public static int ReadMetricsSafe(string directory)
+    {
+        try { return ReadMetrics(directory).Count; }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { return 0; }
+    }
+
     /// <summary>The run's metrics rows (metrics.jsonl; empty when there is none yet).</summary>
     public static IReadOnlyList<TrainingRecord> ReadMetrics(string directory)
     {
