@@ -78,7 +78,7 @@ public static class PrecisionReport
     {
         rep.Line("## Where this differs from the paper");
         rep.Line();
-        rep.Line($"- Budget {rep.BudgetMinutes:0.#} min on this CPU instead of days on GPUs: each model trains for about {0.44 * rep.BudgetMinutes:0.#} min.");
+        rep.Line($"- Budget {rep.BudgetMinutes:0.#} min on this CPU instead of days on GPUs: each model trains for about {0.44 * rep.BudgetMinutes:0.##} min.");
         rep.Line("- Transformer: 4 layers, width 128, 4 heads, batch 256, lr 3e-4 (the paper: 12 layers, width 256, 8 heads, batch 1024, lr 1e-4, 1M steps).");
         rep.Line("- BaseConv: the paper's explicit-gradient recipe unchanged (3 layers, width 64, batch 1024, lr 1e-2, EMA filter), but thousands of steps instead of 2.5M.");
         rep.Line("- Everything in float64 (the authors train in float32).");

@@ -103,7 +103,7 @@ public sealed class Reproduction
                 cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
         }
         catch (IOException) { }
-        return $"{cpu}, {WorkerPool.Shared.Threads} threads ({Environment.ProcessorCount} cores), " +
+        return $"{cpu}, {Program.Plural(WorkerPool.Shared.Threads, "thread")} ({Environment.ProcessorCount} cores), " +
                $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
     }
 

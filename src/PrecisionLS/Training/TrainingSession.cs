@@ -98,6 +98,7 @@ public static class TrainingSession
         var clock = Stopwatch.StartNew();
         double Wall() => wallBefore + clock.Elapsed.TotalSeconds;
         bool cancelled = false;
+        StepResult? lastStep = null;
 
         try
         {
@@ -111,6 +112,7 @@ public static class TrainingSession
                     break;
                 }
                 var r = trainer.TrainStep();
+                lastStep = r;
                 bool last = r.Step == t.TrainSteps;
                 bool eval = last || (t.EvalEvery > 0 && r.Step % t.EvalEvery == 0);
                 if (eval || r.Step % Math.Max(1, t.LogEvery) == 0 || r.Skipped)
@@ -134,6 +136,14 @@ public static class TrainingSession
             log.Flush(toDisk: true);
             WriteSummary(dir, trainer, cfg, parameters, RunSummary.Diverged);
             throw;
+        }
+        if (cancelled && lastStep is StepResult final && final.Step > log.LastStep)
+        {
+            // A stopped run (Ctrl+C, a signal, the time budget) ends with a held-out evaluation like a finished one.
+            var m = trainer.Evaluate();
+            var rec = new TrainingRecord(final.Step, final.Loss, final.LearningRate, final.GradNorm, final.Skipped, m.Mse, m.Rel, m.RelL2, Wall());
+            log.Append(rec);
+            observer.Report(rec);
         }
         log.Flush(toDisk: true);
         Checkpoint.Save(ckpt, trainer, Wall());

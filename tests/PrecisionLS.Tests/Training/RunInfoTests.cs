@@ -121,6 +121,10 @@ public class RunInfoTests : IDisposable
         Assert.True(summary.WallSeconds is > 0.2 and < 30, $"{summary.WallSeconds} s");   // the last logged row, just before the budget
         var info = RunInfo.Load(dir);
         Assert.Equal((RunSummary.Stopped, summary.Steps), (info.Status, info.Steps));
+        var lastRow = RunInfo.ReadMetrics(dir)[^1];
+        Assert.Equal(summary.Steps, lastRow.Step);
+        Assert.NotNull(lastRow.EvalMse);                       // a stopped run ends with a held-out evaluation too
+        Assert.Equal(lastRow.EvalMse, summary.FinalEvalMse);
         var more = TrainingSession.Run(new SessionOptions(Small(summary.Steps + 3), dir, true), new StopAfter(0, new CancellationTokenSource()), default);
         Assert.Equal((RunSummary.Finished, summary.Steps + 3), (more.Status, more.Steps));
     }
