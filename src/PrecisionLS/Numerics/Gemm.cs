@@ -241,6 +241,19 @@ public static unsafe class Gemm
         if (c.Length < (long)m * n) throw new ArgumentException($"c holds {c.Length} values, the product needs {(long)m * n} (m={m}, n={n})", nameof(c));
     }
 
+    /// <summary>
+    /// c(i,j) (+)= Σ_p a(i,p)·b(p,j) with a(i, p) = a[i·rsA + p·csA], b(p, j) = b[p·ldb + j], c(i, j) = c[i·ldc + j],
+    /// on the calling thread only: the Monarch kernels run their block products (strided slices of wider rows)
+    /// through it from inside their own parallel loops. No checks.
+    /// </summary>
+    internal static void RunSerial<T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int m, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        var job = Job<T>.Current;
+        job.Set(a, rsA, csA, b, ldb, c, ldc, m, n, k, accumulate, null);
+        job.Body(0, (m + MR - 1) / MR);
+    }
+
     // a(i, p) = a[i·rsA + p·csA]; b(p, j) = b[p·ldb + j]; c(i, j) = c[i·ldc + j].
     private static void Run<T>(T* a, nint rsA, nint csA, T* b, nint ldb, T* c, nint ldc, int m, int n, int k, bool accumulate, T* bias = null)
         where T : unmanaged, INumber<T>
