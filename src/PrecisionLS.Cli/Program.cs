@@ -185,7 +185,7 @@ public static class Program
                 var sizes = new List<int>();
                 foreach (var item in (cl.Get("--n") ?? "256,1024,4096").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
                     sizes.Add(int.TryParse(item, out int v) && v > 0 ? v : throw new CommandLine.UsageException($"--n '{item}' is not a positive integer; give a comma-separated list, e.g. --n 256,1024,4096"));
-                var reports = MonarchBenchmark.Run(sizes, (int)(cl.GetLong("--batch", 1) ?? 1024));
+                var reports = MonarchBenchmark.Run(sizes, cl.GetLong("--batch", 1) ?? 1024);
                 if (cl.Has("--json")) Console.WriteLine(JsonSerializer.Serialize(reports, json));
                 else foreach (var r in reports)
                         Console.WriteLine($"n={r.N} batch={r.Batch} nblocks={r.Nblocks}: dense {r.DenseMs:F3} ms ({r.DenseGflops:F1} GFLOP/s), " +

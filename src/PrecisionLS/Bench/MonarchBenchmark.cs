@@ -36,15 +36,17 @@ public static class MonarchBenchmark
     /// until about <paramref name="secondsPerSize"/> seconds are spent, at least 5 dense and 15 Monarch samples;
     /// medians are reported.
     /// </summary>
-    public static IReadOnlyList<MonarchBenchReport> Run(IReadOnlyList<int> sizes, int batch, double secondsPerSize = 3.0)
+    public static IReadOnlyList<MonarchBenchReport> Run(IReadOnlyList<int> sizes, long batch, double secondsPerSize = 3.0)
     {
         if (batch < 1) throw new ConfigException($"--batch {batch} must be at least 1");
         foreach (int n in sizes)
         {
             int b = (int)Math.Round(Math.Sqrt(n));
             if (n < 4 || b * b != n) throw new ConfigException($"--n {n} is not a perfect square of at least 4; a square Monarch matrix needs n = b² (e.g. 256, 1024, 4096)");
+            if (batch * n > Array.MaxLength || (long)n * n > Array.MaxLength)
+                throw new ConfigException($"--batch {batch} with --n {n}: a [batch, n] or [n, n] matrix of {Math.Max(batch * n, (long)n * n)} values is more than one array holds");
         }
-        return sizes.Select(n => RunOne(n, batch, secondsPerSize)).ToList();
+        return sizes.Select(n => RunOne(n, (int)batch, secondsPerSize)).ToList();
     }
 
     private static MonarchBenchReport RunOne(int n, int batch, double secondsPerSize)
