@@ -24,7 +24,6 @@ namespace PrecisionLS.Monarch;
 /// </remarks>
 internal static unsafe class MonarchKernels
 {
-
     /// <summary>The SIMD width (elements) the kernels use for l blocks: the widest vector no wider than l, else 1.</summary>
     public static int VectorWidth<T>(int l) where T : unmanaged
     {

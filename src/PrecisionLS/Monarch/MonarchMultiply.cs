@@ -19,7 +19,10 @@ namespace PrecisionLS.Monarch;
 /// (<see cref="BlockDiagonalMultiply"/>), and the second factor is vectorised along its block index jj, where h's
 /// (r, l) view and y's (s, l) view are both contiguous (<see cref="MonarchKernels"/>). Panels are split over
 /// <see cref="WorkerPool.Shared"/>; every value is summed by one thread in a fixed order, so results do not depend
-/// on the thread count. Packed weights and panels live in per-thread scratch arrays reused across calls.
+/// on the thread count, nor on whether h is kept. Packed weights and panels live in per-thread, 64-byte aligned
+/// scratch buffers reused across calls; a scratch panel pads each row of h's (r, l) view by one cache line. Backward
+/// runs the second factor transposed over row panels (then the first factor's input gradient), and reduces each
+/// factor's gradient over all rows, split by block (w1) or by output row of a block (w2).
 /// <see cref="ForwardReference{T}"/> and <see cref="BackwardReference{T}"/> are the plain loops.
 /// </remarks>
 public static unsafe class MonarchMultiply
