@@ -40,6 +40,7 @@ public static class Program
                             [--dense-out P.npy|P.csv] [--json]
           precisionls monarch factor dft|hadamard --n N [--json]
           precisionls monarch sparsify --run DIR [--nblocks K] [--out NEW] [--steps N]
+          precisionls bench monarch [--n 256,1024,4096] [--batch 1024] [--threads N] [--json]
           precisionls presets
           precisionls tasks
           precisionls config show --preset NAME|--config FILE [--set section.key=value ...]
@@ -177,7 +178,7 @@ public static class Program
 
     private static int Bench(string[] args)
     {
-        if (args.Length == 0) throw new CommandLine.UsageException("bench needs a target: train-step or gemm");
+        if (args.Length == 0) throw new CommandLine.UsageException("bench needs a target: train-step, gemm or monarch");
         var rest = args.Skip(1).ToArray();
         var json = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
         switch (args[0])
@@ -208,8 +209,23 @@ public static class Program
                         : $"{r.Kind} m={r.M} n={r.N} k={r.K}: {r.MsMedian:F3} ms, {r.Gflops:F1} GFLOP/s ({r.Threads} threads)");
                 return 0;
             }
+            case "monarch":
+            {
+                var cl = new CommandLine(rest, "bench monarch", ["--n", "--batch", "--threads"], ["--json"]);
+                ConfigureThreads(cl);
+                var sizes = new List<int>();
+                foreach (var item in (cl.Get("--n") ?? "256,1024,4096").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                    sizes.Add(int.TryParse(item, out int v) && v > 0 ? v : throw new CommandLine.UsageException($"--n '{item}' is not a positive integer; give a comma-separated list, e.g. --n 256,1024,4096"));
+                var reports = MonarchBenchmark.Run(sizes, cl.GetLong("--batch", 1) ?? 1024);
+                if (cl.Has("--json")) Console.WriteLine(JsonSerializer.Serialize(reports, json));
+                else foreach (var r in reports)
+                        Console.WriteLine($"n={r.N} batch={r.Batch} nblocks={r.Nblocks}: dense {r.DenseMs:F3} ms ({r.DenseGflops:F1} GFLOP/s), " +
+                                          $"monarch {r.MonarchMs:F3} ms ({r.MonarchGflops:F1} GFLOP/s), speedup {r.Speedup:F2}x of flop ratio {r.FlopRatio:F1} " +
+                                          $"({r.SpeedupOverFlopRatio:P0}), {r.Threads} threads");
+                return 0;
+            }
             default:
-                throw new CommandLine.UsageException($"unknown bench target '{args[0]}'; accepted: train-step, gemm");
+                throw new CommandLine.UsageException($"unknown bench target '{args[0]}'; accepted: train-step, gemm, monarch");
         }
     }
 

@@ -31,8 +31,8 @@ public static unsafe class BlockDiagonalMultiply
         CheckLength(w.Length, (long)k * q * p, nameof(w));
         CheckLength(y.Length, (long)rows * k * q, nameof(y));
         if (rows == 0) return;
-        var packed = MonarchScratch<T>.Get(MonarchScratch<T>.PackedW1, (long)k * q * p);
-        fixed (T* px = x, pw = w, pt = packed, py = y)
+        T* pt = MonarchScratch<T>.Get(MonarchScratch<T>.PackedW1, (long)k * q * p);
+        fixed (T* px = x, pw = w, py = y)
         {
             PackTransposed(pw, k, q, p, pt);
             var args = new Args<T> { A = px, W = pt, C = py, K = k, Q = q, P = p, Rows = rows };
@@ -115,11 +115,26 @@ public static unsafe class BlockDiagonalMultiply
         }
     }
 
-    /// <summary>y[b, kk·q + i] = Σ_j wt[kk, j, i]·x[b, kk·p + j] for b &lt; rows; x rows ldx apart, y rows ldy apart.</summary>
-    internal static void ForwardRows<T>(T* x, nint ldx, T* wt, T* y, nint ldy, int k, int q, int p, int rows) where T : unmanaged, INumber<T>
+    /// <summary>
+    /// y[b, kk·q + i] = Σ_j wt[kk, j, i]·x[b, kk·p + j] for b &lt; rows; x rows ldx apart, y rows ldy apart. With a
+    /// <paramref name="segment"/> dividing q, output f = kk·q + i goes to (f / segment)·segmentStride + f % segment
+    /// instead: the Monarch product's padded view of h.
+    /// </summary>
+    internal static void ForwardRows<T>(T* x, nint ldx, T* wt, T* y, nint ldy, int k, int q, int p, int rows, int segment = 0, nint segmentStride = 0)
+        where T : unmanaged, INumber<T>
     {
+        if (segment <= 0) { segment = q; segmentStride = q; }
+        int segments = q / segment;
+        // Gemm's 6-row × 4-vector tile when a row of the product fills it (32 doubles with AVX-512); narrower ones
+        // would fall to its one-row edge tiles, where SmallGemm's 4-row tiles over 1 to 4 vectors do better.
+        bool wide = segment >= 4L * Gemm.VectorWidth<T>();
         for (int kk = 0; kk < k; kk++)
-            SmallGemm.Run(x + (nint)kk * p, ldx, 1, wt + (nint)kk * p * q, q, y + (nint)kk * q, ldy, rows, q, p, false, TriangleSkip.None);
+            for (int g = 0; g < segments; g++)
+            {
+                T* xb = x + (nint)kk * p, wb = wt + (nint)kk * p * q + (nint)g * segment, yb = y + ((nint)kk * segments + g) * segmentStride;
+                if (wide) Gemm.RunSerial(xb, ldx, 1, wb, q, yb, ldy, rows, segment, p, false);
+                else SmallGemm.Run(xb, ldx, 1, wb, q, yb, ldy, rows, segment, p, false, TriangleSkip.None);
+            }
     }
 
     /// <summary>dx[b, kk·p + j] (+)= Σ_i w[kk, i, j]·dy[b, kk·q + i] for b &lt; rows; dy rows ldy apart, dx rows ldx apart.</summary>

@@ -24,8 +24,6 @@ namespace PrecisionLS.Monarch;
 /// </remarks>
 internal static unsafe class MonarchKernels
 {
-    private const int TileRows = 4, TileA = 6, TileC = 4;
-
     /// <summary>The SIMD width (elements) the kernels use for l blocks: the widest vector no wider than l, else 1.</summary>
     public static int VectorWidth<T>(int l) where T : unmanaged
     {
@@ -39,8 +37,10 @@ internal static unsafe class MonarchKernels
     public static long PackedLength(int l, int aCount, int cCount, int w) => w <= 1 ? 0 : (long)(l / w) * w * aCount * cCount;
 
     /// <summary>
-    /// packed[g, c, a, lane] = wt(a, c, g·w + lane) for the full vector groups g &lt; l / w: a tile then reads its
-    /// weights as one contiguous run per c.
+    /// Packs wt for <see cref="Product{T}"/>, for the full vector groups g &lt; l / w: group g, then the a tiles
+    /// (<see cref="TileSize"/>: 6, 6, ..., then 4, 2, 1), each tile [c, its a values, lane] = wt(a, c, g·w + lane).
+    /// A tile's weights are then one contiguous run: rows of consecutive c a power of two apart would share L1 sets
+    /// (n = 4096: 4 KB) and evict each other.
     /// </summary>
     public static void Pack<T>(T* w, nint strideJ, nint strideA, nint strideC, int l, int aCount, int cCount, int width, T* packed)
         where T : unmanaged
@@ -48,30 +48,40 @@ internal static unsafe class MonarchKernels
         if (width <= 1) return;
         int groups = l / width;
         for (int g = 0; g < groups; g++)
-            for (int c = 0; c < cCount; c++)
-                for (int a = 0; a < aCount; a++)
-                {
-                    T* dst = packed + (((nint)g * cCount + c) * aCount + a) * width;
-                    T* src = w + (nint)g * width * strideJ + a * strideA + c * strideC;
-                    for (int lane = 0; lane < width; lane++) dst[lane] = src[lane * strideJ];
-                }
+            for (int a0 = 0; a0 < aCount;)
+            {
+                int na = TileSize(aCount - a0);
+                T* tile = packed + ((nint)g * aCount + a0) * cCount * width;
+                for (int c = 0; c < cCount; c++)
+                    for (int ai = 0; ai < na; ai++)
+                    {
+                        T* dst = tile + ((nint)c * na + ai) * width;
+                        T* src = w + (nint)g * width * strideJ + (a0 + ai) * strideA + c * strideC;
+                        for (int lane = 0; lane < width; lane++) dst[lane] = src[lane * strideJ];
+                    }
+                a0 += na;
+            }
     }
 
+    /// <summary>Values of a in the next register tile when <paramref name="left"/> remain: 6, else 4, 2 or 1.</summary>
+    public static int TileSize(int left) => left >= 6 ? 6 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+
     /// <summary>
-    /// out[b, a·l + j] (+)= Σ_c wt(a, c, j)·in[b, c·l + j] for rows b &lt; rows, a &lt; aCount, j &lt; l (c &lt; cCount);
-    /// in rows are ldIn apart, out rows ldOut apart. packed is <see cref="Pack{T}"/> of wt at width w
-    /// (<see cref="VectorWidth{T}"/>); w is read directly for the blocks past the last full vector.
+    /// out[b, a·l + j] (+)= Σ_c wt(a, c, j)·in[b, c·inC + j] for rows b &lt; rows, a &lt; aCount, j &lt; l (c &lt; cCount);
+    /// in rows are ldIn apart, out rows ldOut apart; inC ≥ l is the input view's row length (l, or l plus padding).
+    /// packed is <see cref="Pack{T}"/> of wt at width w (<see cref="VectorWidth{T}"/>); w is read directly for the
+    /// blocks past the last full vector.
     /// </summary>
-    public static void Product<T>(T* input, nint ldIn, T* w, nint strideJ, nint strideA, nint strideC, T* packed, int width,
+    public static void Product<T>(T* input, nint ldIn, nint inC, T* w, nint strideJ, nint strideA, nint strideC, T* packed, int width,
         T* output, nint ldOut, int rows, int aCount, int cCount, int l, bool accumulate) where T : unmanaged, INumber<T>
     {
         int full = width <= 1 ? 0 : l / width * width;
         if (full > 0)
         {
             if (width == Vector512<T>.Count && SimdInfo.Use512<T>())
-                ProductColumns<Simd512<T>, Vector512<T>, T>(input, ldIn, packed, output, ldOut, rows, aCount, cCount, l, full, accumulate);
+                ProductColumns<Simd512<T>, Vector512<T>, T>(input, ldIn, inC, packed, output, ldOut, rows, aCount, cCount, l, full, accumulate);
             else
-                ProductColumns<Simd256<T>, Vector256<T>, T>(input, ldIn, packed, output, ldOut, rows, aCount, cCount, l, full, accumulate);
+                ProductColumns<Simd256<T>, Vector256<T>, T>(input, ldIn, inC, packed, output, ldOut, rows, aCount, cCount, l, full, accumulate);
         }
         for (int j = full; j < l; j++)
             for (int b = 0; b < rows; b++)
@@ -82,7 +92,7 @@ internal static unsafe class MonarchKernels
                 {
                     T* wa = w + j * strideJ + a * strideA;
                     T s = accumulate ? outb[(nint)a * l] : T.Zero;
-                    for (int c = 0; c < cCount; c++) s += wa[c * strideC] * inb[(nint)c * l];
+                    for (int c = 0; c < cCount; c++) s += wa[c * strideC] * inb[c * inC];
                     outb[(nint)a * l] = s;
                 }
             }
@@ -133,7 +143,7 @@ internal static unsafe class MonarchKernels
     private struct N1 : ICount { public static int Value => 1; }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ProductColumns<TS, TV, T>(T* input, nint ldIn, T* packed, T* output, nint ldOut,
+    private static void ProductColumns<TS, TV, T>(T* input, nint ldIn, nint inC, T* packed, T* output, nint ldOut,
         int rows, int aCount, int cCount, int l, int full, bool accumulate)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
     {
@@ -142,41 +152,41 @@ internal static unsafe class MonarchKernels
         for (int j = 0; j < full; j += w)
         {
             T* pg = packed + j / w * groupStride;
-            for (int b = 0; b < rows;)
+            // a tiles outside, rows inside: a tile's weights (cCount × 6 vectors) stay in L1 while every row passes.
+            for (int a = 0; a < aCount;)
             {
-                int nr = rows - b >= 4 ? 4 : rows - b >= 2 ? 2 : 1;
-                T* ib = input + b * ldIn + j;
-                T* ob = output + b * ldOut + j;
-                for (int a = 0; a < aCount;)
+                int na = TileSize(aCount - a);
+                T* wa = pg + (nint)a * cCount * w;
+                for (int b = 0; b < rows;)
                 {
-                    int na = aCount - a >= 6 ? 6 : aCount - a >= 4 ? 4 : aCount - a >= 2 ? 2 : 1;
-                    T* wa = pg + (nint)a * w;
-                    T* oa = ob + (nint)a * l;
+                    int nr = rows - b >= 4 ? 4 : rows - b >= 2 ? 2 : 1;
+                    T* ib = input + b * ldIn + j;
+                    T* oa = output + b * ldOut + j + (nint)a * l;
                     switch (nr * 8 + na)
                     {
-                        case 38: ProductTile<TS, TV, T, N4, N6>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        case 36: ProductTile<TS, TV, T, N4, N4>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        case 34: ProductTile<TS, TV, T, N4, N2>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        case 33: ProductTile<TS, TV, T, N4, N1>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        case 22: ProductTile<TS, TV, T, N2, N6>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        case 20: ProductTile<TS, TV, T, N2, N4>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        case 18: ProductTile<TS, TV, T, N2, N2>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        case 17: ProductTile<TS, TV, T, N2, N1>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        case 14: ProductTile<TS, TV, T, N1, N6>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        case 12: ProductTile<TS, TV, T, N1, N4>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        case 10: ProductTile<TS, TV, T, N1, N2>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
-                        default: ProductTile<TS, TV, T, N1, N1>(ib, ldIn, wa, aCount * w, oa, ldOut, l, cCount, accumulate); break;
+                        case 38: ProductTile<TS, TV, T, N4, N6>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 36: ProductTile<TS, TV, T, N4, N4>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 34: ProductTile<TS, TV, T, N4, N2>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 33: ProductTile<TS, TV, T, N4, N1>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 22: ProductTile<TS, TV, T, N2, N6>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 20: ProductTile<TS, TV, T, N2, N4>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 18: ProductTile<TS, TV, T, N2, N2>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 17: ProductTile<TS, TV, T, N2, N1>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 14: ProductTile<TS, TV, T, N1, N6>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 12: ProductTile<TS, TV, T, N1, N4>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 10: ProductTile<TS, TV, T, N1, N2>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        default: ProductTile<TS, TV, T, N1, N1>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
                     }
-                    a += na;
+                    b += nr;
                 }
-                b += nr;
+                a += na;
             }
         }
     }
 
-    // out[i, a·l ..] (+)= Σ_c w[c·wStrideC + a·w ..] ⊙ in[i, c·l ..] for NR rows i and NA values a, one vector of j.
+    // out[i, a·l ..] (+)= Σ_c w[(c·NA + a)·w ..] ⊙ in[i, c·inC ..] for NR rows i and NA values a, one vector of j.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ProductTile<TS, TV, T, TR, TA>(T* input, nint ldIn, T* w0, nint wStrideC, T* output, nint ldOut,
+    private static void ProductTile<TS, TV, T, TR, TA>(T* input, nint ldIn, nint inC, T* w0, T* output, nint ldOut,
         nint l, int cCount, bool load)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
         where TR : struct, ICount where TA : struct, ICount
@@ -186,6 +196,7 @@ internal static unsafe class MonarchKernels
         T* i0 = input, i1 = input + ldIn, i2 = input + 2 * ldIn, i3 = input + 3 * ldIn;
         T* o0 = output, o1 = output + ldOut, o2 = output + 2 * ldOut, o3 = output + 3 * ldOut;
         T* wbase = w0;
+        nint wStrideC = NA * w;
         TV c00 = TS.Zero, c01 = TS.Zero, c02 = TS.Zero, c03 = TS.Zero, c04 = TS.Zero, c05 = TS.Zero, c10 = TS.Zero, c11 = TS.Zero, c12 = TS.Zero, c13 = TS.Zero, c14 = TS.Zero, c15 = TS.Zero, c20 = TS.Zero, c21 = TS.Zero, c22 = TS.Zero, c23 = TS.Zero, c24 = TS.Zero, c25 = TS.Zero, c30 = TS.Zero, c31 = TS.Zero, c32 = TS.Zero, c33 = TS.Zero, c34 = TS.Zero, c35 = TS.Zero;
         if (load)
         {
@@ -196,7 +207,7 @@ internal static unsafe class MonarchKernels
         }
         for (int c = 0; c < cCount; c++)
         {
-            nint off = c * l;
+            nint off = c * inC;
             T* wc = wbase + c * wStrideC;
             TV x0 = TS.Load(i0 + off);
             TV x1 = NR > 1 ? TS.Load(i1 + off) : TS.Zero;
@@ -235,10 +246,10 @@ internal static unsafe class MonarchKernels
                 T* hb = h + b0 * ldH + j;
                 for (int a = a0; a < a1;)
                 {
-                    int na = a1 - a >= 6 ? 6 : a1 - a >= 4 ? 4 : a1 - a >= 2 ? 2 : 1;
+                    int na = TileSize(a1 - a);
                     for (int c = 0; c < cCount;)
                     {
-                        int nc = cCount - c >= 4 ? 4 : cCount - c >= 2 ? 2 : 1;
+                        int nc = Math.Min(TileSize(cCount - c), 4);
                         T* d = wg + ((nint)a * cCount + c) * w;
                         T* ga = gb + (nint)a * l;
                         T* hc = hb + (nint)c * l;

@@ -19,13 +19,19 @@ namespace PrecisionLS.Monarch;
 /// (<see cref="BlockDiagonalMultiply"/>), and the second factor is vectorised along its block index jj, where h's
 /// (r, l) view and y's (s, l) view are both contiguous (<see cref="MonarchKernels"/>). Panels are split over
 /// <see cref="WorkerPool.Shared"/>; every value is summed by one thread in a fixed order, so results do not depend
-/// on the thread count. Packed weights and panels live in per-thread scratch arrays reused across calls.
+/// on the thread count, nor on whether h is kept. Packed weights and panels live in per-thread, 64-byte aligned
+/// scratch buffers reused across calls; a scratch panel pads each row of h's (r, l) view by one cache line. Backward
+/// runs the second factor transposed over row panels (then the first factor's input gradient), and reduces each
+/// factor's gradient over all rows, split by block (w1) or by output row of a block (w2).
 /// <see cref="ForwardReference{T}"/> and <see cref="BackwardReference{T}"/> are the plain loops.
 /// </remarks>
 public static unsafe class MonarchMultiply
 {
-    /// <summary>Target bytes of a panel of h: about a quarter of a core's L2, so the panel is still there when read back.</summary>
-    internal static int PanelBytes { get; set; } = 256 * 1024;
+    /// <summary>
+    /// Target bytes of a panel of h; a panel has 16 to 64 rows. Measured on 2 AVX-512 cores with batch 1024:
+    /// 16 rows were fastest at n = 1024 (128 KB) and n = 4096 (512 KB), against 8 or 32; 64 rows at n = 256.
+    /// </summary>
+    internal static int PanelBytes { get; set; } = 128 * 1024;
 
     /// <summary>
     /// y = Monarch(w1, w2) x for each of <paramref name="rows"/> rows; overwrites y. When <paramref name="h"/> is not
@@ -44,10 +50,10 @@ public static unsafe class MonarchMultiply
         if (rows == 0) return;
         var (k, q, p, l, s, r) = shape;
         int width = MonarchKernels.VectorWidth<T>(l);
-        var w1t = MonarchScratch<T>.Get(MonarchScratch<T>.PackedW1, shape.W1Length);
-        var w2p = MonarchScratch<T>.Get(MonarchScratch<T>.PackedW2, MonarchKernels.PackedLength(l, s, r, width));
+        T* pw1t = MonarchScratch<T>.Get(MonarchScratch<T>.PackedW1, shape.W1Length);
+        T* pw2p = MonarchScratch<T>.Get(MonarchScratch<T>.PackedW2, MonarchKernels.PackedLength(l, s, r, width));
         int panel = PanelRows<T>(shape, rows);
-        fixed (T* px = x, pw1 = w1, pw2 = w2, py = y, ph = h, pw1t = w1t, pw2p = w2p)
+        fixed (T* px = x, pw1 = w1, pw2 = w2, py = y, ph = h)
         {
             BlockDiagonalMultiply.PackTransposed(pw1, k, q, p, pw1t);
             // Forward reads w2 as wt(a = t, c, jj) = w2[jj, t, c].
@@ -85,16 +91,16 @@ public static unsafe class MonarchMultiply
         int width = MonarchKernels.VectorWidth<T>(l);
         if (h.IsEmpty && !dw2.IsEmpty)
         {
-            var hr = MonarchScratch<T>.Get(MonarchScratch<T>.Hidden, hidden).AsSpan(0, (int)hidden);
+            var hr = new Span<T>(MonarchScratch<T>.Get(MonarchScratch<T>.Hidden, hidden), (int)hidden);
             BlockDiagonalMultiply.Forward(x, w1, hr, k, q, p, rows);
             h = hr;
         }
         bool needDh = !dx.IsEmpty || !dw1.IsEmpty;
-        var dh = needDh ? MonarchScratch<T>.Get(MonarchScratch<T>.HiddenGrad, hidden) : [];
-        var w2p = MonarchScratch<T>.Get(MonarchScratch<T>.PackedW2, MonarchKernels.PackedLength(l, r, s, width));
-        var work = MonarchScratch<T>.Get(MonarchScratch<T>.W2Grad, MonarchKernels.PackedLength(l, s, r, width));
+        T* pdh = needDh ? MonarchScratch<T>.Get(MonarchScratch<T>.HiddenGrad, hidden) : null;
+        T* pw2p = MonarchScratch<T>.Get(MonarchScratch<T>.PackedW2, MonarchKernels.PackedLength(l, r, s, width));
+        T* pwork = MonarchScratch<T>.Get(MonarchScratch<T>.W2Grad, MonarchKernels.PackedLength(l, s, r, width));
         int panel = PanelRows<T>(shape, rows);
-        fixed (T* px = x, ph = h, pw1 = w1, pw2 = w2, pdy = dy, pdx = dx, pdw1 = dw1, pdw2 = dw2, pdh = dh, pw2p = w2p, pwork = work)
+        fixed (T* px = x, ph = h, pw1 = w1, pw2 = w2, pdy = dy, pdx = dx, pdw1 = dw1, pdw2 = dw2)
         {
             var args = new Args<T>
             {
@@ -195,12 +201,12 @@ public static unsafe class MonarchMultiply
         BlockDiagonalMultiply.BackwardReference<T>(x, w1, dh, dx, dw1, k, q, p, rows);
     }
 
-    // Rows per panel: a multiple of 4 (the kernels' row tile) whose slice of h fits PanelBytes, fewer when there are
-    // too few rows to give each worker two panels.
+    // Rows per panel: a multiple of 4 (the kernels' row tile) whose slice of h fits PanelBytes, at least 16 rows (the
+    // weights are read once per panel), fewer when there are too few rows to give each worker two panels.
     private static int PanelRows<T>(MonarchShape shape, int rows) where T : unmanaged
     {
         long perRow = (long)shape.Hidden * sizeof(T);
-        int panel = (int)Math.Clamp(PanelBytes / perRow / 4 * 4, 4, 256);
+        int panel = (int)Math.Clamp(PanelBytes / perRow / 4 * 4, 16, 64);
         int threads = WorkerPool.Shared.Threads;
         if (threads > 1 && rows < 2 * threads * panel) panel = Math.Max(4, (rows / (2 * threads) + 3) / 4 * 4);
         return panel;
@@ -222,15 +228,24 @@ public static unsafe class MonarchMultiply
     {
         var (k, q, p, l, s, r) = a.Shape;
         int n = a.Shape.N, m = a.Shape.M, hw = a.Shape.Hidden;
-        T[]? scratch = a.H == null ? MonarchScratch<T>.Get(MonarchScratch<T>.Panel, (long)a.Panel * hw) : null;
-        fixed (T* panelScratch = scratch)
-            for (int pi = start; pi < end; pi++)
-            {
-                int r0 = pi * a.Panel, rows = Math.Min(a.Panel, a.Rows - r0);
-                T* hp = a.H != null ? a.H + (nint)r0 * hw : panelScratch;
-                BlockDiagonalMultiply.ForwardRows(a.X + (nint)r0 * n, n, a.W1t, hp, hw, k, q, p, rows);
-                MonarchKernels.Product(hp, hw, a.W2, (nint)s * r, r, 1, a.W2p, a.Width, a.Y + (nint)r0 * m, m, rows, s, r, l, false);
-            }
+        // In a scratch panel each row of h's (r, l) view is one cache line longer than l, and each panel row one line
+        // longer than r of those: with l = 64 doubles the view's rows would be 512 B apart, and the second factor's
+        // tile (4 panel rows × 64 view rows, plus its weights) would need 14 lines of some L1 sets, which hold 12.
+        // The first factor writes the padded view directly when its blocks cover whole view rows (q a multiple of l)
+        // and each view row is whole register tiles (l a multiple of 4 vectors), so the arithmetic is the same as
+        // when it writes the caller's h: results do not depend on whether h is kept.
+        int line = 64 / sizeof(T);
+        bool padded = a.H == null && q % l == 0 && l % (4L * Gemm.VectorWidth<T>()) == 0;
+        nint inC = padded ? l + line : l;
+        nint ldh = a.H != null ? hw : padded ? r * inC + line : hw + line;
+        T* panelScratch = a.H == null ? MonarchScratch<T>.Get(MonarchScratch<T>.Panel, (long)a.Panel * ldh) : null;
+        for (int pi = start; pi < end; pi++)
+        {
+            int r0 = pi * a.Panel, rows = Math.Min(a.Panel, a.Rows - r0);
+            T* hp = a.H != null ? a.H + (nint)r0 * hw : panelScratch;
+            BlockDiagonalMultiply.ForwardRows(a.X + (nint)r0 * n, n, a.W1t, hp, ldh, k, q, p, rows, padded ? l : 0, inC);
+            MonarchKernels.Product(hp, ldh, inC, a.W2, (nint)s * r, r, 1, a.W2p, a.Width, a.Y + (nint)r0 * m, m, rows, s, r, l, false);
+        }
     }
 
     private static void BackwardPanels<T>(in Args<T> a, int start, int end) where T : unmanaged, INumber<T>
@@ -241,7 +256,7 @@ public static unsafe class MonarchMultiply
         {
             int r0 = pi * a.Panel, rows = Math.Min(a.Panel, a.Rows - r0);
             T* dh = a.Dh + (nint)r0 * hw;
-            MonarchKernels.Product(a.Y + (nint)r0 * m, m, a.W2, (nint)s * r, 1, r, a.W2p, a.Width, dh, hw, rows, r, s, l, false);
+            MonarchKernels.Product(a.Y + (nint)r0 * m, m, l, a.W2, (nint)s * r, 1, r, a.W2p, a.Width, dh, hw, rows, r, s, l, false);
             if (a.Dx != null)
                 BlockDiagonalMultiply.InputGradientRows(dh, hw, a.W1, a.Dx + (nint)r0 * n, n, k, q, p, rows, a.AccumulateDx);
         }

@@ -11,7 +11,8 @@ namespace PrecisionLS.Nn;
 /// train_proj = false: read-in/out are rectangular identities with zero bias; train_pos = false: wpe = 0.
 /// Structured MLPs (model.mlp_type monarch or blockdiag): every factor (blkdiag1, blkdiag2, or the block-diagonal
 /// weight) uniform(±1/√fan_in), fan_in its last dimension, as the fly code initialises them (N(0, 0.02) per factor
-/// would make a Monarch product's entries about 4e-4 times smaller than a dense init's); GPT-2's scaled residual
+/// would make a Monarch matrix's entries, each a sum of a few products of two factor entries, 10-50 times smaller
+/// than a dense init's 0.02); GPT-2's scaled residual
 /// init is kept as the ratio it sets between c_proj and c_fc: c_proj's output-side factor (blkdiag2, or its one
 /// weight) is scaled by 1/√(2·n_layer), which scales c_proj's effective matrix by exactly that. Their biases are 0,
 /// as every backbone bias (the fly layers' own uniform bias init is in their ResetParameters).

@@ -7,7 +7,7 @@ namespace PrecisionLS.Nn;
 /// during one call, so every model on a thread shares them, the batch-group replicas included. Arrays grow
 /// on first use of a larger shape and are then reused: the steady-state training step allocates nothing.
 /// Slots: 0-3 mixers, 4-6 the MLP, 10-12 the model's residual stream, 13-15 a block's LayerNorm/MLP stages,
-/// 16 the final LayerNorm.
+/// 16 the final LayerNorm, 17-18 the structured Linears (MonarchLinear, BlockdiagLinear).
 /// </summary>
 public static class Workspace<T> where T : unmanaged, INumber<T>
 {

@@ -200,3 +200,41 @@ public class MonarchMultiplyTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
+
+/// <summary>The Monarch kernels sum every value in a fixed order: 1 and 2 threads give bit-identical results.</summary>
+[Collection(nameof(SharedPoolCollection))]
+public class MonarchThreadCountTests
+{
+    [Theory]
+    [InlineData(1024, 200)]
+    [InlineData(64, 301)]
+    public void Results_do_not_depend_on_the_thread_count(int n, int rows)
+    {
+        var shape = MonarchShape.Square(n);
+        var rng = new Rng(3);
+        double[] R(long len) { var a = new double[len]; rng.FillGaussian(a.AsSpan()); return a; }
+        var x = R(rows * shape.N); var w1 = R(shape.W1Length); var w2 = R(shape.W2Length); var dy = R(rows * shape.M);
+        (double[] y, double[] dx, double[] dw1, double[] dw2) Run(int threads)
+        {
+            WorkerPool.Configure(threads);
+            var y = new double[rows * shape.M]; var h = new double[rows * shape.Hidden];
+            var dx = new double[rows * shape.N]; var dw1 = new double[shape.W1Length]; var dw2 = new double[shape.W2Length];
+            MonarchMultiply.Forward<double>(x, w1, w2, y, shape, rows, h);
+            MonarchMultiply.Backward<double>(x, h, w1, w2, dy, dx, dw1, dw2, shape, rows);
+            var yScratch = new double[rows * shape.M];
+            MonarchMultiply.Forward<double>(x, w1, w2, yScratch, shape, rows);
+            Assert.Equal(y, yScratch);   // keeping h or not: the same arithmetic
+            return (y, dx, dw1, dw2);
+        }
+        try
+        {
+            var one = Run(1);
+            var two = Run(2);
+            Assert.Equal(one.y, two.y);
+            Assert.Equal(one.dx, two.dx);
+            Assert.Equal(one.dw1, two.dw1);
+            Assert.Equal(one.dw2, two.dw2);
+        }
+        finally { WorkerPool.Configure(Environment.ProcessorCount); }
+    }
+}

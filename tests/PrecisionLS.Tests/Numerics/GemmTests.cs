@@ -99,4 +99,24 @@ public class GemmTests
         var e = Assert.Throws<ArgumentException>(() => Gemm.NN<double>(new double[5], new double[6], new double[6], 2, 3, 3, false));
         Assert.Contains("a holds 5 values", e.Message);
     }
+
+    [Fact]
+    public void Large_b_blocked_by_columns_matches_the_reference()
+    {
+        // b over 8 MB and more than 256 columns: the column-blocked loop order, with edge rows, vector and scalar edge
+        // columns, several k blocks, bias and accumulation.
+        int m = 13, n = 1100, k = 1000;
+        var a = Random(m * k, 11); var b = Random(k * n, 12); var bias = Random(n, 13);
+        var r = new double[m * n]; Gemm.NNReference<double>(a, b, r, m, n, k, false);
+        var c = new double[m * n];
+        Gemm.NN<double>(a, b, c, m, n, k, false);
+        Compare.Close(r, c, 1e-12, "large b");
+        var cb = new double[m * n];
+        Gemm.NN<double>(a, b, bias, cb, m, n, k);
+        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) Assert.Equal(c[i * n + j] + bias[j], cb[i * n + j], 1e-11);
+        var acc = Random(m * n, 14); var accRef = (double[])acc.Clone();
+        Gemm.NN<double>(a, b, acc, m, n, k, true);
+        for (int i = 0; i < accRef.Length; i++) accRef[i] += r[i];
+        Compare.Close(accRef, acc, 1e-12, "large b, accumulate");
+    }
 }
