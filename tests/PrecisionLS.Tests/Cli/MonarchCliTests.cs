@@ -133,8 +133,8 @@ public class MonarchCliTests : IDisposable
         File.WriteAllText(P("ragged.csv"), "1,2\n3\n");
         var cases = new (string[] Args, string Expected)[]
         {
-            (["monarch"], "monarch: give an action: project --input FILE, or factor dft|hadamard --n N"),
-            (["monarch", "multiply"], "monarch: unknown action 'multiply'; accepted: project, factor"),
+            (["monarch"], "monarch: give an action: project --input FILE, factor dft|hadamard --n N, or sparsify --run DIR"),
+            (["monarch", "multiply"], "monarch: unknown action 'multiply'; accepted: project, factor, sparsify"),
             (["monarch", "project"], "monarch project: give --input M.npy|M.csv"),
             (["monarch", "project", "--input", P("missing.npy")], $"npy file '{P("missing.npy")}' does not exist"),
             (["monarch", "project", "--input", P("M.mat")], $"matrix file '{P("M.mat")}': unsupported extension '.mat'; accepted: .npy, .csv, .txt"),
