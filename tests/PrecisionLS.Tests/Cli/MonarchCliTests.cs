@@ -153,7 +153,7 @@ public class MonarchCliTests : IDisposable
             (["monarch", "factor", "dft"], "monarch factor dft: give --n N"),
             (["monarch", "factor", "fourier", "--n", "4"], "monarch factor: unknown transform 'fourier'; accepted: dft, hadamard"),
             (["monarch", "factor", "--n", "4"], "monarch factor: give a transform, one of: dft, hadamard"),
-            (["frobnicate"], "accepted: train, sweep, runs, plot, export, monarch,"),
+            (["frobnicate"], "accepted: train, sweep, runs, plot, export, eval, solve, construct, iterate, reproduce, monarch,"),
         };
         foreach (var (args, expected) in cases)
         {
