@@ -3,7 +3,9 @@ using PrecisionLS.Training;
 namespace PrecisionLS.Cli;
 
 /// <summary>Shows a training session's progress on the console through <see cref="ProgressDisplay"/>.</summary>
-public sealed class ConsoleObserver(string runDirectory) : ITrainingObserver, IDisposable
+/// <param name="runDirectory">The run's folder (its name titles the display).</param>
+/// <param name="budgetSeconds">The session's wall-clock budget, if any: the ETA stops there.</param>
+public sealed class ConsoleObserver(string runDirectory, double? budgetSeconds = null) : ITrainingObserver, IDisposable
 {
     private ProgressDisplay? _display;
 
@@ -11,6 +13,7 @@ public sealed class ConsoleObserver(string runDirectory) : ITrainingObserver, ID
     {
         Console.WriteLine($"{parameters:N0} trainable parameters, {dtype}, starting at step {fromStep} of {total}");
         _display = new ProgressDisplay(total, Path.GetFileName(runDirectory));
+        if (budgetSeconds is double b) _display.SetBudget(TimeSpan.FromSeconds(b));
     }
 
     public void Report(TrainingRecord record) => _display?.Report(record);

@@ -165,7 +165,7 @@ public static class Program
         Console.WriteLine($"run {options.RunDirectory}: task {t.Task}, {m.SeqOp} ({m.NLayer} layers, width {m.NEmbd}), " +
                           $"batch {t.BatchSize}, {t.Dtype}, {t.TrainSteps} steps, {Plural(WorkerPool.Shared.Threads, "thread")}");
         RunSummary summary;
-        using (var observer = new ConsoleObserver(options.RunDirectory))
+        using (var observer = new ConsoleObserver(options.RunDirectory, options.MaxWallSeconds))
             summary = TrainingSession.Run(options, observer, cancel.Token);
 
         var records = MetricsLog.ReadJsonl(Path.Combine(options.RunDirectory, MetricsLog.JsonlFileName));

@@ -95,6 +95,14 @@ public sealed class ProgressDisplay : IDisposable
         }
     }
 
+    private long? _budgetEndTicks;
+
+    /// <summary>A wall-clock budget from now (train --max-minutes): the ETA never runs past it.</summary>
+    public void SetBudget(TimeSpan budget)
+    {
+        lock (_gate) _budgetEndTicks = _time.GetTimestamp() + (long)(budget.TotalSeconds * _time.TimestampFrequency);
+    }
+
     /// <summary>Records one logged step; in plain mode prints a line when one is due.</summary>
     public void Report(TrainingRecord record)
     {
@@ -186,6 +194,8 @@ public sealed class ProgressDisplay : IDisposable
             return (null, null);
         double rate = dSteps / dt;
         double left = Math.Max(0, _total - _step) / rate;
+        if (_budgetEndTicks is long end)   // a time budget (--max-minutes) ends the run first when it is sooner
+            left = Math.Min(left, Math.Max(0, (double)(end - _lastReportTicks) / _time.TimestampFrequency));
         return (rate, left < TimeSpan.MaxValue.TotalSeconds / 2 ? TimeSpan.FromSeconds(left) : null);
     }
 

@@ -63,8 +63,9 @@ public sealed class Reproduction
         Console.WriteLine($"[{Name}] training {runName}: {PresetCheck.DescribeModel(config.Model)}, task {config.Training.Task}, " +
                           $"batch {config.Training.BatchSize}, {config.Training.Dtype}, for {minutes:0.0} min");
         RunSummary summary;
-        using (var observer = new ConsoleObserver(dir))
-            summary = TrainingSession.Run(new SessionOptions(config, dir, false) { MaxWallSeconds = Math.Max(5, minutes * 60) }, observer, cancel);
+        double budget = Math.Max(5, minutes * 60);
+        using (var observer = new ConsoleObserver(dir, budget))
+            summary = TrainingSession.Run(new SessionOptions(config, dir, false) { MaxWallSeconds = budget }, observer, cancel);
         PlotCommand.WriteRunPlots(dir);
         return summary;
     }

@@ -45,6 +45,25 @@ public sealed class ProgressDisplayTests
     }
 
     [Fact]
+    public void A_time_budget_caps_the_eta()
+    {
+        var clock = new ManualClock();
+        var output = new StringWriter();
+        using (var display = new ProgressDisplay(1_000_000, title: null, interactive: false, plainOutput: output,
+                   printInterval: TimeSpan.FromSeconds(2), timeProvider: clock))
+        {
+            display.SetBudget(TimeSpan.FromSeconds(60));
+            for (int s = 1; s <= 1000; s++)
+            {
+                clock.Advance(TimeSpan.FromMilliseconds(10));   // 100 steps/s: 10,000 s for the steps, but 60 s of budget
+                display.Report(Row(s));
+            }
+        }
+        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains(lines, l => l.StartsWith("step 1000/1000000", StringComparison.Ordinal) && l.EndsWith("ETA 00:00:50", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Plain_Complete_PrintsLastStateOnce()
     {
         var clock = new ManualClock();
