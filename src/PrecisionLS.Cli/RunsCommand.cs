@@ -42,14 +42,13 @@ public static class RunsCommand
             string rel = Path.GetRelativePath(root, r.Directory);
             string model = r.Config is { } c ? Config.PresetCheck.DescribeModel(c.Model) : "?";
             table.AddRow(Esc(rel), Esc(r.Config?.Training.Task ?? "?"), Esc(model), $"{r.Steps}/{r.TargetSteps}",
-                Sci(r.FinalLoss), Sci(r.FinalEvalMse), Sci(r.BestEvalMse), RunsTable.Duration(r.WallSeconds),
+                RunsTable.Sci(r.FinalLoss), RunsTable.Sci(r.FinalEvalMse), RunsTable.Sci(r.BestEvalMse), RunsTable.Duration(r.WallSeconds),
                 Esc(r.Problem is null ? r.Status : $"{r.Status}: {r.Problem}"));
         }
         TasksCommand.Out().Write(table);
     }
 
     private static string Esc(string s) => Markup.Escape(s);
-    private static string Sci(double? v) => v is double d ? d.ToString("0.00e+00", System.Globalization.CultureInfo.InvariantCulture) : "-";
 
     /// <summary>Each argument as runs: a run folder itself, or every run below a sweep or runs folder.</summary>
     public static List<string> ExpandRuns(IEnumerable<string> dirs)

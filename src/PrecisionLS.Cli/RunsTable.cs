@@ -53,7 +53,8 @@ public static class RunsTable
     // JSON has no NaN: a diverged loss is written as null.
     private static double? Finite(double? v) => v is double d && double.IsFinite(d) ? d : null;
 
-    private static string Sci(double? v) => v is double d ? d.ToString("0.00e+00", CultureInfo.InvariantCulture) : "-";
+    /// <summary>1.23e-04, or "-" when there is no value.</summary>
+    internal static string Sci(double? v) => v is double d ? d.ToString("0.00e+00", CultureInfo.InvariantCulture) : "-";
 
     /// <summary>"42 s", "3 m 05 s", "2 h 04 m".</summary>
     public static string Duration(double seconds) => seconds switch

@@ -8,14 +8,7 @@ namespace PrecisionLS.Tests.Cli;
 [Collection(nameof(SharedPoolCollection))]   // Console.SetOut and the worker pool are process-wide
 public class EvalSolveCliTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter(); var outp = new StringWriter();
-        var old = Console.Out;
-        Console.SetOut(outp);
-        try { return (Program.Run(args, err), outp.ToString(), err.ToString()); }
-        finally { Console.SetOut(old); }
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => PrecisionLS.Tests.Cli.CliRunner.Run(args);
 
     private static readonly string[] Tiny = ["--set", "training.batch_size=16", "--set", "training.eval_batch_size=32", "--set", "training.eval_every=10",
                                              "--set", "model.n_embd=8"];

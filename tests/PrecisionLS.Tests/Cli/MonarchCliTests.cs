@@ -20,14 +20,7 @@ public class MonarchCliTests : IDisposable
 
     private string P(string name) => Path.Combine(_dir, name);
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter(); var outp = new StringWriter();
-        var old = Console.Out;
-        Console.SetOut(outp);
-        try { return (Program.Run(args, err), outp.ToString(), err.ToString()); }
-        finally { Console.SetOut(old); }
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => PrecisionLS.Tests.Cli.CliRunner.Run(args);
 
     private static JsonElement RunJson(params string[] args)
     {

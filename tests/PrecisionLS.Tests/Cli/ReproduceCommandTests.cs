@@ -15,14 +15,7 @@ public sealed class ReproduceCommandTests : IDisposable
         if (Directory.Exists(_root)) Directory.Delete(_root, true);
     }
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter(); var outp = new StringWriter();
-        var old = Console.Out;
-        Console.SetOut(outp);
-        try { return (Program.Run(args, err), outp.ToString(), err.ToString()); }
-        finally { Console.SetOut(old); }
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => PrecisionLS.Tests.Cli.CliRunner.Run(args);
 
     [Theory]
     [InlineData("precision", new[] { "softmax Transformer, end to end", "exact gradient descent, 50 steps", "QR (MathNet, float64)", "Transformer / iterated model" }, new[] { "transformer-loss.png", "baseconv-loss.png", "iterate.png" })]

@@ -19,14 +19,7 @@ public sealed class SweepCommandTests : IDisposable
         if (Directory.Exists(_root)) Directory.Delete(_root, true);
     }
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter(); var outp = new StringWriter();
-        var old = Console.Out;
-        Console.SetOut(outp);
-        try { return (Program.Run(args, err), outp.ToString(), err.ToString()); }
-        finally { Console.SetOut(old); }
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => PrecisionLS.Tests.Cli.CliRunner.Run(args);
 
     // 2 x 2 grid of 6-step runs of a 1-layer, width-8 explicit-gradient model.
     private string[] SweepArgs(string dir, params string[] extra) =>
@@ -181,14 +174,7 @@ public sealed class ConstructIterateCommandTests : IDisposable
 
     public void Dispose() { if (Directory.Exists(_root)) Directory.Delete(_root, true); }
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter(); var outp = new StringWriter();
-        var old = Console.Out;
-        Console.SetOut(outp);
-        try { return (Program.Run(args, err), outp.ToString(), err.ToString()); }
-        finally { Console.SetOut(old); }
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => PrecisionLS.Tests.Cli.CliRunner.Run(args);
 
     [Fact]
     public void A_constructed_run_iterates_to_machine_precision_and_lists_as_constructed()

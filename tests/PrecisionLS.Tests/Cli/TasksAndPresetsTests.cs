@@ -10,14 +10,7 @@ namespace PrecisionLS.Tests.Cli;
 [Collection(nameof(SharedPoolCollection))]   // Console.SetOut is process-wide
 public class TasksAndPresetsTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter(); var outp = new StringWriter();
-        var old = Console.Out;
-        Console.SetOut(outp);
-        try { return (Program.Run(args, err), outp.ToString(), err.ToString()); }
-        finally { Console.SetOut(old); }
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => PrecisionLS.Tests.Cli.CliRunner.Run(args);
 
     public static TheoryData<string> PresetNames() => new(Presets.Names);
 

@@ -67,14 +67,7 @@ public sealed class MonarchSparsifyCommandTests : IDisposable
         if (Directory.Exists(_root)) Directory.Delete(_root, true);
     }
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter(); var outp = new StringWriter();
-        var old = Console.Out;
-        Console.SetOut(outp);
-        try { return (PrecisionLS.Cli.Program.Run(args, err), outp.ToString(), err.ToString()); }
-        finally { Console.SetOut(old); }
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => PrecisionLS.Tests.Cli.CliRunner.Run(args);
 
     [Fact]
     public void Sparsify_projects_reports_and_continues_training_as_a_new_run()
