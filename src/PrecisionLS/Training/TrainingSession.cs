@@ -97,24 +97,28 @@ public static class TrainingSession
         observer.Started(trainer.Step, t.TrainSteps, parameters, Checkpoint.DtypeName<T>());
         var clock = Stopwatch.StartNew();
         double Wall() => wallBefore + clock.Elapsed.TotalSeconds;
-        bool cancelled = false;
+        bool cancelled = false, budgetNoted = false;
         StepResult? lastStep = null;
+        bool BudgetSpent()
+        {
+            if (options.MaxWallSeconds is not double budget || clock.Elapsed.TotalSeconds < budget) return false;
+            if (!budgetNoted) observer.Message($"time budget of {budget / 60:0.##} min reached at step {trainer.Step}");
+            budgetNoted = true;
+            return true;
+        }
 
         try
         {
             while (trainer.Step < t.TrainSteps)
             {
-                if (cancel.IsCancellationRequested) { cancelled = true; break; }
-                if (options.MaxWallSeconds is double budget && clock.Elapsed.TotalSeconds >= budget)
-                {
-                    cancelled = true;
-                    observer.Message($"time budget of {budget / 60:0.##} min reached at step {trainer.Step}");
-                    break;
-                }
+                if (cancel.IsCancellationRequested || BudgetSpent()) { cancelled = true; break; }
                 var r = trainer.TrainStep();
                 lastStep = r;
                 bool last = r.Step == t.TrainSteps;
-                bool eval = last || (t.EvalEvery > 0 && r.Step % t.EvalEvery == 0);
+                // Decide about stopping before this step's row is written, so the row that ends a stopped run
+                // carries the held-out evaluation (a row already logged without one cannot be amended).
+                bool stopping = !last && (cancel.IsCancellationRequested || BudgetSpent());
+                bool eval = last || stopping || (t.EvalEvery > 0 && r.Step % t.EvalEvery == 0);
                 if (eval || r.Step % Math.Max(1, t.LogEvery) == 0 || r.Skipped)
                 {
                     var m = eval ? trainer.Evaluate() : default;
@@ -123,6 +127,7 @@ public static class TrainingSession
                     log.Append(rec);
                     observer.Report(rec);
                 }
+                if (stopping) { cancelled = true; break; }
                 if (!last && t.SaveEverySteps > 0 && r.Step % t.SaveEverySteps == 0)
                 {
                     log.Flush(toDisk: true);
@@ -139,7 +144,8 @@ public static class TrainingSession
         }
         if (cancelled && lastStep is StepResult final && final.Step > log.LastStep)
         {
-            // A stopped run (Ctrl+C, a signal, the time budget) ends with a held-out evaluation like a finished one.
+            // A stop that arrived after the in-loop check of an unlogged step: that step's row, with the held-out
+            // evaluation, is written here. (A stop arriving while a logged row is being written ends without one.)
             var m = trainer.Evaluate();
             var rec = new TrainingRecord(final.Step, final.Loss, final.LearningRate, final.GradNorm, final.Skipped, m.Mse, m.Rel, m.RelL2, Wall());
             log.Append(rec);
