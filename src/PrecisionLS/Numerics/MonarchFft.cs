@@ -1,0 +1,251 @@
+using System.Numerics;
+
+namespace PrecisionLS.Numerics;
+
+/// <summary>
+/// The FFT of size N = n1·n2 as Monarch Mixer computes it (REFERENCE §3: the DFT is exactly Monarch): two batched
+/// dense matrix products with a twiddle between them, on the repo's GEMM, no FFT library. With t = i1 + n1·i2 and
+/// k = k2 + n2·k1 (ω_N = e^{−2πi/N}):
+/// <code>
+/// X̂[k2, k1] = Σ_{i1} ω_{n1}^{i1 k1} · ω_N^{i1 k2} · Σ_{i2} ω_{n2}^{i2 k2} x[i2, i1]
+///   step 1: B = F_{n2} X            one GEMM, X viewed [n2, n1·d·...] (zero rows past the input are skipped)
+///   step 2: B[k2, i1] ·= ω_N^{i1 k2}  twiddle
+///   step 3: X̂[k2] = F_{n1} B[k2]     n2 GEMMs, each over every batch entry and channel at once
+/// </code>
+/// Spectra are kept in the order [k2, k1, batch, re(d) | im(d)] (frequency k = k2 + n2·k1); only products of spectra
+/// taken in the same order are formed, so the order never needs undoing. <see cref="Inverse"/> applies conj(F)
+/// (unnormalised: divide by N yourself) and keeps the real part.
+/// </summary>
+/// <remarks>
+/// The sizes are picked for a causal convolution of length L: N = 2·Lp with Lp = n1·h ≥ L, n2 = 2h, so an input of
+/// at most Lp rows fills only the first h rows of X and step 1 reads only half of F_{n2}. n1 ≈ √(L/2) balances the
+/// two steps' cost (N·d·(n2 + 4·n1) real multiply-adds per entry): O(L^1.5·d) in all, the Monarch cost of the DFT.
+/// DFT entries and twiddles are computed in double with the exponent reduced mod n, then rounded to T.
+/// Not thread-safe: one instance per layer (model replicas each hold their own).
+/// </remarks>
+public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    // step 1: [F2r; F2i] (2·n2 × n2) and its first h columns (2·n2 × h) for half-filled inputs
+    private readonly T[] _f2Full, _f2Half;
+    // inverse step 1: [F2r | F2i] (n2 × 2·n2): Re(conj(F2) B) = F2r·Br + F2i·Bi
+    private readonly T[] _f2Inv;
+    // step 3: [F1r; F1i] (2·n1 × n1)
+    private readonly T[] _f1;
+    // twiddles ω_N^{i1 k2}, [n2, n1] re and im
+    private readonly T[] _twRe, _twIm;
+    private T[] _xp = [], _p1 = [], _p3 = [], _b = [];
+
+    /// <param name="length">The longest input L a causal convolution will feed (sets N = 2·Lp ≥ 2L).</param>
+    public MonarchFft(int length)
+    {
+        if (length < 1) throw new ArgumentOutOfRangeException(nameof(length), length, "the sequence length must be at least 1");
+        Length = length;
+        N1 = Math.Max(1, (int)Math.Ceiling(Math.Sqrt(length / 2.0)));
+        int h = (length + N1 - 1) / N1;
+        N2 = 2 * h; N = N1 * N2; Padded = N1 * h;
+        int n1 = N1, n2 = N2;
+        _f2Full = new T[2 * n2 * n2]; _f2Half = new T[2 * n2 * h]; _f2Inv = new T[n2 * 2 * n2];
+        for (int k = 0; k < n2; k++)
+            for (int i = 0; i < n2; i++)
+            {
+                var (re, im) = Root((long)k * i % n2, n2);
+                _f2Full[k * n2 + i] = re; _f2Full[(n2 + k) * n2 + i] = im;
+                if (i < h) { _f2Half[k * h + i] = re; _f2Half[(n2 + k) * h + i] = im; }
+                _f2Inv[i * 2 * n2 + k] = re; _f2Inv[i * 2 * n2 + n2 + k] = im;   // row i (output), column k (symmetric F)
+            }
+        _f1 = new T[2 * n1 * n1];
+        for (int k = 0; k < n1; k++)
+            for (int i = 0; i < n1; i++)
+            {
+                var (re, im) = Root((long)k * i % n1, n1);
+                _f1[k * n1 + i] = re; _f1[(n1 + k) * n1 + i] = im;
+            }
+        _twRe = new T[n2 * n1]; _twIm = new T[n2 * n1];
+        for (int k2 = 0; k2 < n2; k2++)
+            for (int i1 = 0; i1 < n1; i1++)
+            {
+                var (re, im) = Root((long)i1 * k2 % N, N);
+                _twRe[k2 * n1 + i1] = re; _twIm[k2 * n1 + i1] = im;
+            }
+    }
+
+    /// <summary>The L the sizes were chosen for.</summary>
+    public int Length { get; }
+    /// <summary>Transform size N = n1·n2 (at least 2L).</summary>
+    public int N { get; }
+    /// <summary>Inner factor n1 (the step-3 DFT size).</summary>
+    public int N1 { get; }
+    /// <summary>Outer factor n2 (the step-1 DFT size, even).</summary>
+    public int N2 { get; }
+    /// <summary>Lp = N/2 ≥ L: inputs of at most this many rows take the half-size step 1.</summary>
+    public int Padded { get; }
+
+    /// <summary>Values a spectrum of <paramref name="batch"/> entries of <paramref name="d"/> channels holds: N·batch·2d.</summary>
+    public long SpectrumLength(int batch, int d) => (long)N * batch * 2 * d;
+
+    private static T[] Grow(ref T[] buffer, long length)
+    {
+        if (buffer.Length < length) buffer = new T[length];
+        return buffer;
+    }
+
+    // e^{−2πi e/n}, 0 ≤ e < n
+    private static (T Re, T Im) Root(long e, int n)
+    {
+        var (sin, cos) = Math.SinCos(-2 * Math.PI * e / n);
+        return (T.CreateChecked(cos), T.CreateChecked(sin));
+    }
+
+    /// <summary>
+    /// spec = DFT_N of each entry's zero-padded sequence: x [batch, rows, d] (rows ≤ N) → spec [k2, k1, batch, 2d]
+    /// (unnormalised, ω = e^{−2πi/N}). Overwrites spec.
+    /// </summary>
+    public void Forward(ReadOnlySpan<T> x, int rows, int batch, int d, Span<T> spec)
+    {
+        int n1 = N1, n2 = N2;
+        if (rows < 1 || rows > N) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows must be in [1, N = {N}]");
+        if (x.Length < (long)batch * rows * d) throw new ArgumentException($"x holds {x.Length} values, [{batch}, {rows}, {d}] needs {(long)batch * rows * d}", nameof(x));
+        if (spec.Length < SpectrumLength(batch, d)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, d)}", nameof(spec));
+        int kRows = rows <= Padded ? n2 / 2 : n2;               // rows of X that can be non-zero
+        ReadOnlySpan<T> f2 = kRows == n2 ? _f2Full : _f2Half;
+        int w = n1 * d;                                          // one row of X: n1 tokens of d channels
+        var xp = Grow(ref _xp, (long)kRows * w).AsSpan(0, kRows * w);
+        var p1 = Grow(ref _p1, 2L * n2 * w).AsSpan(0, 2 * n2 * w);
+        int bs = batch * 2 * d;                                  // one (k2, k1) row of the spectrum
+        for (int b = 0; b < batch; b++)
+        {
+            // X = x[b] zero-padded to kRows·n1 tokens, viewed [kRows, n1·d]
+            x.Slice(b * rows * d, rows * d).CopyTo(xp);
+            xp[(rows * d)..].Clear();
+            // step 1: P = [F2r; F2i][:, :kRows] X   → [2·n2, n1·d]
+            Gemm.NN<T>(f2, xp, p1, 2 * n2, w, kRows, accumulate: false);
+            // step 2: twiddle, written as [k2, i1, batch, re|im] for step 3
+            for (int k2 = 0; k2 < n2; k2++)
+                for (int i1 = 0; i1 < n1; i1++)
+                {
+                    T tr = _twRe[k2 * n1 + i1], ti = _twIm[k2 * n1 + i1];
+                    var pr = p1.Slice(k2 * w + i1 * d, d); var pi = p1.Slice((n2 + k2) * w + i1 * d, d);
+                    var dst = spec.Slice((k2 * n1 + i1) * bs + b * 2 * d, 2 * d);
+                    for (int c = 0; c < d; c++)
+                    {
+                        T re = pr[c], im = pi[c];
+                        dst[c] = re * tr - im * ti;
+                        dst[d + c] = re * ti + im * tr;
+                    }
+                }
+        }
+        // step 3: per k2, [F1r; F1i] (2·n1 × n1) · B[k2] (n1 × batch·2d), then combine the four real products
+        Step3(spec, batch, d, conjugate: false);
+    }
+
+    // spec[k2] ← F1 spec[k2] (or conj(F1) spec[k2]) for every k2, in place.
+    private void Step3(Span<T> spec, int batch, int d, bool conjugate)
+    {
+        int n1 = N1, n2 = N2, bs = batch * 2 * d;
+        var p3 = Grow(ref _p3, 2L * n1 * bs).AsSpan(0, 2 * n1 * bs);
+        for (int k2 = 0; k2 < n2; k2++)
+        {
+            var blk = spec.Slice(k2 * n1 * bs, n1 * bs);
+            Gemm.NN<T>(_f1, blk, p3, 2 * n1, bs, n1, accumulate: false);
+            // rows 0..n1-1 of p3 are F1r·[Br|Bi], rows n1.. are F1i·[Br|Bi]
+            for (int k1 = 0; k1 < n1; k1++)
+            {
+                var rr = p3.Slice(k1 * bs, bs); var ii = p3.Slice((n1 + k1) * bs, bs);
+                var dst = blk.Slice(k1 * bs, bs);
+                for (int e = 0; e < batch; e++)
+                {
+                    int o = e * 2 * d;
+                    for (int c = 0; c < d; c++)
+                    {
+                        // (Fr + i s Fi)(Br + i Bi): re = FrBr − s FiBi, im = FrBi + s FiBr
+                        T frBr = rr[o + c], frBi = rr[o + d + c], fiBr = ii[o + c], fiBi = ii[o + d + c];
+                        if (conjugate) { dst[o + c] = frBr + fiBi; dst[o + d + c] = frBi - fiBr; }
+                        else { dst[o + c] = frBr - fiBi; dst[o + d + c] = frBi + fiBr; }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// y = Re(conj(F_N) spec), the first <paramref name="rowsOut"/> rows of each entry: spec [k2, k1, batch, 2d] (in
+    /// the order of <see cref="Forward"/>; destroyed) → y [batch, rowsOut, d] (added when accumulate). Unnormalised:
+    /// Inverse(Forward(x)) = N·x.
+    /// </summary>
+    public void Inverse(Span<T> spec, int rowsOut, int batch, int d, Span<T> y, bool accumulate)
+    {
+        int n1 = N1, n2 = N2;
+        if (rowsOut < 1 || rowsOut > N) throw new ArgumentOutOfRangeException(nameof(rowsOut), rowsOut, $"rowsOut must be in [1, N = {N}]");
+        if (y.Length < (long)batch * rowsOut * d) throw new ArgumentException($"y holds {y.Length} values, [{batch}, {rowsOut}, {d}] needs {(long)batch * rowsOut * d}", nameof(y));
+        if (spec.Length < SpectrumLength(batch, d)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, d)}", nameof(spec));
+        Step3(spec, batch, d, conjugate: true);
+        int w = n1 * d, bs = batch * 2 * d;
+        int outRows = (rowsOut + n1 - 1) / n1;                   // rows i2 of the [n2, n1·d] output needed
+        var planar = Grow(ref _b, 2L * n2 * w).AsSpan(0, 2 * n2 * w);
+        var p1 = Grow(ref _p1, 2L * n2 * w).AsSpan(0, 2 * n2 * w);
+        var outBuf = p1[..(outRows * w)];
+        for (int b = 0; b < batch; b++)
+        {
+            // conj twiddle, into planar [re rows k2 | im rows k2] × [n1·d]
+            for (int k2 = 0; k2 < n2; k2++)
+                for (int i1 = 0; i1 < n1; i1++)
+                {
+                    T tr = _twRe[k2 * n1 + i1], ti = _twIm[k2 * n1 + i1];
+                    var src = spec.Slice((k2 * n1 + i1) * bs + b * 2 * d, 2 * d);
+                    var dr = planar.Slice(k2 * w + i1 * d, d); var di = planar.Slice((n2 + k2) * w + i1 * d, d);
+                    for (int c = 0; c < d; c++)
+                    {
+                        T re = src[c], im = src[d + c];
+                        dr[c] = re * tr + im * ti;               // (re + i im)(tr − i ti)
+                        di[c] = im * tr - re * ti;
+                    }
+                }
+            // Re(conj(F2) B) = [F2r | F2i] [Br; Bi]   → [outRows, n1·d]
+            Gemm.NN<T>(_f2Inv.AsSpan(0, outRows * 2 * n2), planar, outBuf, outRows, w, 2 * n2, accumulate: false);
+            var dst = y.Slice(b * rowsOut * d, rowsOut * d);
+            if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dst, outBuf[..(rowsOut * d)], dst);
+            else outBuf[..(rowsOut * d)].CopyTo(dst);
+        }
+    }
+
+    /// <summary>
+    /// out[k, b, :] = a[k, b, :] · kernel[k, :] (complex, per channel; conj(kernel) when conjugateKernel): a and out
+    /// [N, batch, 2d], kernel [N, 2d] (a one-entry spectrum). out may alias a.
+    /// </summary>
+    public static void MultiplyByKernel(ReadOnlySpan<T> a, ReadOnlySpan<T> kernel, Span<T> output, int n, int batch, int d, bool conjugateKernel)
+    {
+        for (int k = 0; k < n; k++)
+        {
+            var kr = kernel.Slice(k * 2 * d, d); var ki = kernel.Slice(k * 2 * d + d, d);
+            for (int b = 0; b < batch; b++)
+            {
+                int o = (k * batch + b) * 2 * d;
+                for (int c = 0; c < d; c++)
+                {
+                    T ar = a[o + c], ai = a[o + d + c], br = kr[c], bi = conjugateKernel ? -ki[c] : ki[c];
+                    output[o + c] = ar * br - ai * bi;
+                    output[o + d + c] = ar * bi + ai * br;
+                }
+            }
+        }
+    }
+
+    /// <summary>acc[k, :] += Σ_b conj(a[k, b, :]) · g[k, b, :]: a and g [N, batch, 2d], acc [N, 2d].</summary>
+    public static void AccumulateConjugateProducts(ReadOnlySpan<T> a, ReadOnlySpan<T> g, Span<T> acc, int n, int batch, int d)
+    {
+        for (int k = 0; k < n; k++)
+        {
+            var sr = acc.Slice(k * 2 * d, d); var si = acc.Slice(k * 2 * d + d, d);
+            for (int b = 0; b < batch; b++)
+            {
+                int o = (k * batch + b) * 2 * d;
+                for (int c = 0; c < d; c++)
+                {
+                    T ar = a[o + c], ai = a[o + d + c], gr = g[o + c], gi = g[o + d + c];
+                    sr[c] += ar * gr + ai * gi;                  // (ar − i ai)(gr + i gi)
+                    si[c] += ar * gi - ai * gr;
+                }
+            }
+        }
+    }
+}
