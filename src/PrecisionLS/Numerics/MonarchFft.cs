@@ -109,22 +109,28 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         int kRows = rows <= Padded ? n2 / 2 : n2;               // rows of X that can be non-zero
         ReadOnlySpan<T> f2 = kRows == n2 ? _f2Full : _f2Half;
         int w = n1 * d;                                          // one row of X: n1 tokens of d channels
-        var xp = Grow(ref _xp, (long)kRows * w).AsSpan(0, kRows * w);
-        var p1 = Grow(ref _p1, 2L * n2 * w).AsSpan(0, 2 * n2 * w);
+        int W = batch * w;                                       // X of every entry side by side: [kRows, batch·n1·d]
+        var xp = Grow(ref _xp, (long)kRows * W).AsSpan(0, kRows * W);
+        var p1 = Grow(ref _p1, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
         int bs = batch * 2 * d;                                  // one (k2, k1) row of the spectrum
-        for (int b = 0; b < batch; b++)
-        {
-            // X = x[b] zero-padded to kRows·n1 tokens, viewed [kRows, n1·d]
-            x.Slice(b * rows * d, rows * d).CopyTo(xp);
-            xp[(rows * d)..].Clear();
-            // step 1: P = [F2r; F2i][:, :kRows] X   → [2·n2, n1·d]
-            Gemm.NN<T>(f2, xp, p1, 2 * n2, w, kRows, accumulate: false);
-            // step 2: twiddle, written as [k2, i1, batch, re|im] for step 3
-            for (int k2 = 0; k2 < n2; k2++)
+        // X[r, b, :] = tokens r·n1 .. r·n1+n1-1 of entry b, zero past rows
+        for (int r = 0; r < kRows; r++)
+            for (int b = 0; b < batch; b++)
+            {
+                var dst = xp.Slice(r * W + b * w, w);
+                int t0 = r * n1, count = Math.Clamp(rows - t0, 0, n1);
+                if (count > 0) x.Slice((b * rows + t0) * d, count * d).CopyTo(dst);
+                dst[(count * d)..].Clear();
+            }
+        // step 1: P = [F2r; F2i][:, :kRows] X   → [2·n2, batch·n1·d], one GEMM for the whole batch
+        Gemm.NN<T>(f2, xp, p1, 2 * n2, W, kRows, accumulate: false);
+        // step 2: twiddle, written as [k2, i1, batch, re|im] for step 3
+        for (int k2 = 0; k2 < n2; k2++)
+            for (int b = 0; b < batch; b++)
                 for (int i1 = 0; i1 < n1; i1++)
                 {
                     T tr = _twRe[k2 * n1 + i1], ti = _twIm[k2 * n1 + i1];
-                    var pr = p1.Slice(k2 * w + i1 * d, d); var pi = p1.Slice((n2 + k2) * w + i1 * d, d);
+                    var pr = p1.Slice(k2 * W + b * w + i1 * d, d); var pi = p1.Slice((n2 + k2) * W + b * w + i1 * d, d);
                     var dst = spec.Slice((k2 * n1 + i1) * bs + b * 2 * d, 2 * d);
                     for (int c = 0; c < d; c++)
                     {
@@ -133,7 +139,6 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
                         dst[d + c] = re * ti + im * tr;
                     }
                 }
-        }
         // step 3: per k2, [F1r; F1i] (2·n1 × n1) · B[k2] (n1 × batch·2d), then combine the four real products
         Step3(spec, batch, d, conjugate: false);
     }
@@ -179,20 +184,19 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (y.Length < (long)batch * rowsOut * d) throw new ArgumentException($"y holds {y.Length} values, [{batch}, {rowsOut}, {d}] needs {(long)batch * rowsOut * d}", nameof(y));
         if (spec.Length < SpectrumLength(batch, d)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, d)}", nameof(spec));
         Step3(spec, batch, d, conjugate: true);
-        int w = n1 * d, bs = batch * 2 * d;
-        int outRows = (rowsOut + n1 - 1) / n1;                   // rows i2 of the [n2, n1·d] output needed
-        var planar = Grow(ref _b, 2L * n2 * w).AsSpan(0, 2 * n2 * w);
-        var p1 = Grow(ref _p1, 2L * n2 * w).AsSpan(0, 2 * n2 * w);
-        var outBuf = p1[..(outRows * w)];
-        for (int b = 0; b < batch; b++)
-        {
-            // conj twiddle, into planar [re rows k2 | im rows k2] × [n1·d]
-            for (int k2 = 0; k2 < n2; k2++)
+        int w = n1 * d, bs = batch * 2 * d, W = batch * w;
+        int outRows = (rowsOut + n1 - 1) / n1;                   // rows i2 of the [n2, batch·n1·d] output needed
+        var planar = Grow(ref _b, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
+        var p1 = Grow(ref _p1, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
+        var outBuf = p1[..(outRows * W)];
+        // conj twiddle, into planar [re rows k2 | im rows k2] × [batch·n1·d]
+        for (int k2 = 0; k2 < n2; k2++)
+            for (int b = 0; b < batch; b++)
                 for (int i1 = 0; i1 < n1; i1++)
                 {
                     T tr = _twRe[k2 * n1 + i1], ti = _twIm[k2 * n1 + i1];
                     var src = spec.Slice((k2 * n1 + i1) * bs + b * 2 * d, 2 * d);
-                    var dr = planar.Slice(k2 * w + i1 * d, d); var di = planar.Slice((n2 + k2) * w + i1 * d, d);
+                    var dr = planar.Slice(k2 * W + b * w + i1 * d, d); var di = planar.Slice((n2 + k2) * W + b * w + i1 * d, d);
                     for (int c = 0; c < d; c++)
                     {
                         T re = src[c], im = src[d + c];
@@ -200,12 +204,17 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
                         di[c] = im * tr - re * ti;
                     }
                 }
-            // Re(conj(F2) B) = [F2r | F2i] [Br; Bi]   → [outRows, n1·d]
-            Gemm.NN<T>(_f2Inv.AsSpan(0, outRows * 2 * n2), planar, outBuf, outRows, w, 2 * n2, accumulate: false);
-            var dst = y.Slice(b * rowsOut * d, rowsOut * d);
-            if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dst, outBuf[..(rowsOut * d)], dst);
-            else outBuf[..(rowsOut * d)].CopyTo(dst);
-        }
+        // Re(conj(F2) B) = [F2r | F2i] [Br; Bi]   → [outRows, batch·n1·d], one GEMM
+        Gemm.NN<T>(_f2Inv.AsSpan(0, outRows * 2 * n2), planar, outBuf, outRows, W, 2 * n2, accumulate: false);
+        for (int b = 0; b < batch; b++)
+            for (int r = 0; r < outRows; r++)
+            {
+                int t0 = r * n1, count = Math.Min(rowsOut - t0, n1);
+                var src = outBuf.Slice(r * W + b * w, count * d);
+                var dst = y.Slice((b * rowsOut + t0) * d, count * d);
+                if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+                else src.CopyTo(dst);
+            }
     }
 
     /// <summary>

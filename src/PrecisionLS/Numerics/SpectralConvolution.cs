@@ -34,7 +34,11 @@ public sealed class SpectralConvolution<T> where T : unmanaged, IFloatingPointIe
     public bool PlainFft => _plain;
 
     /// <summary>Transform size N (≥ 2L) for sequences of length L.</summary>
-    public int SizeFor(int length) => _plain ? 2 * length : new MonarchFft<T>(length).N;
+    public int SizeFor(int length)
+    {
+        Prepare(length);
+        return _n;
+    }
 
     /// <summary>Transform size of the current length (after <see cref="SetKernel"/>).</summary>
     public int N => _n;
@@ -103,7 +107,7 @@ public sealed class SpectralConvolution<T> where T : unmanaged, IFloatingPointIe
     public long ForwardMultiplyAdds(int batch, int length, int d)
     {
         if (_plain) { long n = 2L * length; return batch * (long)d * (2 * 5 * n * (long)Math.Ceiling(Math.Log2(n)) / 2 + 4 * n); }
-        var f = new MonarchFft<T>(length);
+        var f = _fft is not null && _length == length ? _fft : new MonarchFft<T>(length);
         long perTransform = (long)f.N * (f.N2 + 4L * f.N1);
         return batch * (long)d * (2 * perTransform + 4L * f.N);
     }
