@@ -29,8 +29,9 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly T[] _f2Full, _f2Half;
     // inverse step 1: [F2r | F2i] (n2 × 2·n2): Re(conj(F2) B) = F2r·Br + F2i·Bi
     private readonly T[] _f2Inv;
-    // step 3: [F1r; F1i] (2·n1 × n1)
-    private readonly T[] _f1;
+    // step 3, one level: [F1r; F1i] (2·n1 × n1); two levels (n1 = p·q): [Fpr; Fpi], [Fqr; Fqi] and ω_{n1}^{iq kp} [p, q]
+    private readonly T[] _f1, _fp, _fq, _t1Re, _t1Im;
+    private T[] _c1 = [];
     // twiddles ω_N^{i1 k2}, [n2, n1] re and im
     private readonly T[] _twRe, _twIm;
     private T[] _xp = [], _p1 = [], _p3 = [], _b = [];
@@ -40,7 +41,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (length < 1) throw new ArgumentOutOfRangeException(nameof(length), length, "the sequence length must be at least 1");
         Length = length;
-        N1 = Math.Max(1, (int)Math.Ceiling(Math.Sqrt(length / 2.0)));
+        (N1, P, Q) = ChooseSizes(length);
         int h = (length + N1 - 1) / N1;
         N2 = 2 * h; N = N1 * N2; Padded = N1 * h;
         int n1 = N1, n2 = N2;
@@ -53,12 +54,15 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
                 if (i < h) { _f2Half[k * h + i] = re; _f2Half[(n2 + k) * h + i] = im; }
                 _f2Inv[i * 2 * n2 + k] = re; _f2Inv[i * 2 * n2 + n2 + k] = im;   // row i (output), column k (symmetric F)
             }
-        _f1 = new T[2 * n1 * n1];
-        for (int k = 0; k < n1; k++)
-            for (int i = 0; i < n1; i++)
+        _f1 = Q == 1 ? DftStack(n1) : [];
+        _fp = Q == 1 ? [] : DftStack(P);
+        _fq = Q == 1 ? [] : DftStack(Q);
+        _t1Re = new T[P * Q]; _t1Im = new T[P * Q];
+        for (int kp = 0; kp < P; kp++)
+            for (int iq = 0; iq < Q; iq++)
             {
-                var (re, im) = Root((long)k * i % n1, n1);
-                _f1[k * n1 + i] = re; _f1[(n1 + k) * n1 + i] = im;
+                var (re, im) = Root((long)iq * kp % n1, n1);
+                _t1Re[kp * Q + iq] = re; _t1Im[kp * Q + iq] = im;
             }
         _twRe = new T[n2 * n1]; _twIm = new T[n2 * n1];
         for (int k2 = 0; k2 < n2; k2++)
@@ -75,6 +79,10 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int N { get; }
     /// <summary>Inner factor n1 (the step-3 DFT size).</summary>
     public int N1 { get; }
+    /// <summary>Step 3 as two levels n1 = p·q (q = 1: one dense DFT_{n1}).</summary>
+    public int P { get; }
+    /// <summary>See <see cref="P"/>.</summary>
+    public int Q { get; }
     /// <summary>Outer factor n2 (the step-1 DFT size, even).</summary>
     public int N2 { get; }
     /// <summary>Lp = N/2 ≥ L: inputs of at most this many rows take the half-size step 1.</summary>
@@ -82,6 +90,110 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>Values a spectrum of <paramref name="batch"/> entries of <paramref name="d"/> channels holds: N·batch·2d.</summary>
     public long SpectrumLength(int batch, int d) => (long)N * batch * 2 * d;
+
+    /// <summary>
+    /// The frequency k of spectrum row (k2, r): k = k2 + n2·k1, with k1 = r for one-level step 3 and, for two levels,
+    /// r = kp·q + kq holding k1 = kp + p·kq.
+    /// </summary>
+    public int FrequencyOf(int k2, int row) => k2 + N2 * (Q == 1 ? row : row / Q + P * (row % Q));
+
+    // n1 and its split p·q minimising the multiply-adds per entry and channel, N·(n2 + step 3), with N = n1·2·⌈L/n1⌉:
+    // step 3 costs 4·n1 as one complex GEMM, 4·(p + q) + 3 as two (the 3 for the extra passes).
+    private static (int N1, int P, int Q) ChooseSizes(int length)
+    {
+        (int, int, int) best = (1, 1, 1);
+        double bestCost = double.MaxValue;
+        int top = (int)Math.Ceiling(2 * Math.Sqrt(length)) + 2;
+        for (int n1 = 1; n1 <= Math.Min(top, length); n1++)
+        {
+            int h = (length + n1 - 1) / n1;
+            double n = 2.0 * n1 * h;
+            int p = 1, q = n1;
+            for (int f = (int)Math.Sqrt(n1); f >= 2; f--) if (n1 % f == 0) { p = f; q = n1 / f; break; }
+            double step3 = 4.0 * n1;
+            bool two = p > 1 && n1 >= 16 && 4.0 * (p + q) + 3 < step3;
+            if (two) step3 = 4.0 * (p + q) + 3;
+            double cost = n * (2 * h + step3);
+            if (cost < bestCost) { bestCost = cost; best = two ? (n1, p, q) : (n1, n1, 1); }
+        }
+        return best;
+    }
+
+    // [Fr; Fi] of DFT_n: (2n × n)
+    private static T[] DftStack(int n)
+    {
+        var f = new T[2 * n * n];
+        for (int k = 0; k < n; k++)
+            for (int i = 0; i < n; i++)
+            {
+                var (re, im) = Root((long)k * i % n, n);
+                f[k * n + i] = re; f[(n + k) * n + i] = im;
+            }
+        return f;
+    }
+
+    // dst = (Fr ± i Fi)·B times (tr + i ti), from rr = Fr·B and ii = Fi·B, over `groups` complex groups [re d | im d].
+    private static void Combine(ReadOnlySpan<T> rr, ReadOnlySpan<T> ii, Span<T> dst, int groups, int d, bool conjugate, T tr, T ti, bool twiddle)
+    {
+        for (int e = 0; e < groups; e++)
+        {
+            int o = e * 2 * d;
+            for (int c = 0; c < d; c++)
+            {
+                T frBr = rr[o + c], frBi = rr[o + d + c], fiBr = ii[o + c], fiBi = ii[o + d + c];
+                T re, im;
+                if (conjugate) { re = frBr + fiBi; im = frBi - fiBr; }
+                else { re = frBr - fiBi; im = frBi + fiBr; }
+                if (twiddle) { dst[o + c] = re * tr - im * ti; dst[o + d + c] = re * ti + im * tr; }
+                else { dst[o + c] = re; dst[o + d + c] = im; }
+            }
+        }
+    }
+
+    // Two-level step 3 on one k2 block [n1 rows, cols] (cols = batch·2d): forward (natural rows i = iq + q·ip at ip·q + iq
+    // → rows kp·q + kq holding k1 = kp + p·kq) or its conjugate inverse (the reverse).
+    private void Step3TwoLevel(Span<T> blk, int batch, int d, bool inverse)
+    {
+        int p = P, q = Q, cols = batch * 2 * d, groups = batch;
+        var c1 = Grow(ref _c1, (long)p * q * cols).AsSpan(0, p * q * cols);
+        var pp = Grow(ref _p3, 2L * Math.Max(p, q) * q * cols);
+        T one = T.One, zero = T.Zero;
+        if (!inverse)
+        {
+            // C1[kp, iq] = ω_{n1}^{iq kp} Σ_ip ω_p^{ip kp} B[ip, iq]: one GEMM over (iq, cols)
+            var P1 = pp.AsSpan(0, 2 * p * q * cols);
+            Gemm.NN<T>(_fp, blk, P1, 2 * p, q * cols, p, accumulate: false);
+            for (int kp = 0; kp < p; kp++)
+                for (int iq = 0; iq < q; iq++)
+                    Combine(P1.Slice((kp * q + iq) * cols, cols), P1.Slice(((p + kp) * q + iq) * cols, cols), c1.Slice((kp * q + iq) * cols, cols),
+                        groups, d, false, _t1Re[kp * q + iq], _t1Im[kp * q + iq], twiddle: true);
+            // out[kp, kq] = Σ_iq ω_q^{iq kq} C1[kp, iq]: per kp
+            var P2 = pp.AsSpan(0, 2 * q * cols);
+            for (int kp = 0; kp < p; kp++)
+            {
+                Gemm.NN<T>(_fq, c1.Slice(kp * q * cols, q * cols), P2, 2 * q, cols, q, accumulate: false);
+                for (int kq = 0; kq < q; kq++)
+                    Combine(P2.Slice(kq * cols, cols), P2.Slice((q + kq) * cols, cols), blk.Slice((kp * q + kq) * cols, cols), groups, d, false, one, zero, twiddle: false);
+            }
+        }
+        else
+        {
+            // D[kp, iq] = conj(ω_{n1}^{iq kp}) Σ_kq conj(ω_q^{iq kq}) B̂[kp, kq]: per kp
+            var P2 = pp.AsSpan(0, 2 * q * cols);
+            for (int kp = 0; kp < p; kp++)
+            {
+                Gemm.NN<T>(_fq, blk.Slice(kp * q * cols, q * cols), P2, 2 * q, cols, q, accumulate: false);
+                for (int iq = 0; iq < q; iq++)
+                    Combine(P2.Slice(iq * cols, cols), P2.Slice((q + iq) * cols, cols), c1.Slice((kp * q + iq) * cols, cols),
+                        groups, d, true, _t1Re[kp * q + iq], -_t1Im[kp * q + iq], twiddle: true);
+            }
+            // B[ip, iq] = Σ_kp conj(ω_p^{ip kp}) D[kp, iq]: one GEMM over (iq, cols)
+            var P1 = pp.AsSpan(0, 2 * p * q * cols);
+            Gemm.NN<T>(_fp, c1, P1, 2 * p, q * cols, p, accumulate: false);
+            for (int ip = 0; ip < p; ip++)
+                Combine(P1.Slice(ip * q * cols, q * cols), P1.Slice((p + ip) * q * cols, q * cols), blk.Slice(ip * q * cols, q * cols), groups * q, d, true, one, zero, twiddle: false);
+        }
+    }
 
     private static T[] Grow(ref T[] buffer, long length)
     {
@@ -147,6 +259,11 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     private void Step3(Span<T> spec, int batch, int d, bool conjugate)
     {
         int n1 = N1, n2 = N2, bs = batch * 2 * d;
+        if (Q > 1)
+        {
+            for (int k2 = 0; k2 < n2; k2++) Step3TwoLevel(spec.Slice(k2 * n1 * bs, n1 * bs), batch, d, inverse: conjugate);
+            return;
+        }
         var p3 = Grow(ref _p3, 2L * n1 * bs).AsSpan(0, 2 * n1 * bs);
         for (int k2 = 0; k2 < n2; k2++)
         {

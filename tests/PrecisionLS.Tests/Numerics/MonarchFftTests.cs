@@ -17,6 +17,7 @@ public class MonarchFftTests
     [InlineData(21)]
     [InlineData(64)]
     [InlineData(257)]
+    [InlineData(1000)]
     public void Forward_transform_is_the_dft(int length)
     {
         var fft = new MonarchFft<double>(length);
@@ -33,7 +34,7 @@ public class MonarchFftTests
             for (int k2 = 0; k2 < fft.N2; k2++)
                 for (int k1 = 0; k1 < fft.N1; k1++)
                 {
-                    int k = k2 + fft.N2 * k1;   // the stored order [k2, k1]
+                    int k = fft.FrequencyOf(k2, k1);   // the stored order [k2, row]
                     for (int b = 0; b < batch; b++)
                         for (int c = 0; c < d; c++)
                         {
