@@ -10,9 +10,11 @@ namespace PrecisionLS.Numerics;
 /// X̂[k2, k1] = Σ_{i1} ω_{n1}^{i1 k1} · ω_N^{i1 k2} · Σ_{i2} ω_{n2}^{i2 k2} x[i2, i1]
 ///   step 1: B = F_{n2} X            one GEMM, X viewed [n2, n1·d·...] (zero rows past the input are skipped)
 ///   step 2: B[k2, i1] ·= ω_N^{i1 k2}  twiddle
-///   step 3: X̂[k2] = F_{n1} B[k2]     n2 GEMMs, each over every batch entry and channel at once
+///   step 3: X̂[:, k2] = F_{n1} B[:, k2] for every k2 at once: one GEMM with the columns (k2, batch, channel) side
+///           by side, or, when n1 = p·q is cheaper, the same trick one level down (a GEMM with F_p, twiddles, p GEMMs with F_q)
 /// </code>
-/// Spectra are kept in the order [k2, k1, batch, re(d) | im(d)] (frequency k = k2 + n2·k1); only products of spectra
+/// Spectra are kept in the order [k1, k2, batch, re(d) | im(d)] (frequency k = k2 + n2·k1, k1 digit-permuted with two
+/// levels: <see cref="FrequencyOf"/>); only products of spectra
 /// taken in the same order are formed, so the order never needs undoing. <see cref="Inverse"/> applies conj(F)
 /// (unnormalised: divide by N yourself) and keeps the real part.
 /// </summary>
@@ -31,10 +33,9 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly T[] _f2Inv;
     // step 3, one level: [F1r; F1i] (2·n1 × n1); two levels (n1 = p·q): [Fpr; Fpi], [Fqr; Fqi] and ω_{n1}^{iq kp} [p, q]
     private readonly T[] _f1, _fp, _fq, _t1Re, _t1Im;
-    private T[] _c1 = [];
     // twiddles ω_N^{i1 k2}, [n2, n1] re and im
     private readonly T[] _twRe, _twIm;
-    private T[] _xp = [], _p1 = [], _p3 = [], _b = [];
+    private T[]? _xp, _p1, _b;
 
     /// <param name="length">The longest input L a causal convolution will feed (sets N = 2·Lp ≥ 2L).</param>
     public MonarchFft(int length)
@@ -92,10 +93,13 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     public long SpectrumLength(int batch, int d) => (long)N * batch * 2 * d;
 
     /// <summary>
-    /// The frequency k of spectrum row (k2, r): k = k2 + n2·k1, with k1 = r for one-level step 3 and, for two levels,
-    /// r = kp·q + kq holding k1 = kp + p·kq.
+    /// The frequency k of spectrum row (r, k2) (stored at row r·n2 + k2): k = k2 + n2·k1, with k1 = r for one-level
+    /// step 3 and, for two levels, r = kp·q + kq holding k1 = kp + p·kq.
     /// </summary>
     public int FrequencyOf(int k2, int row) => k2 + N2 * (Q == 1 ? row : row / Q + P * (row % Q));
+
+    /// <summary>Where (r, k2) of <see cref="FrequencyOf"/> is stored: spectrum row r·n2 + k2 (then batch, then re|im).</summary>
+    public int StorageRow(int k2, int row) => row * N2 + k2;
 
     // n1 and its split p·q minimising the multiply-adds per entry and channel, N·(n2 + step 3), with N = n1·2·⌈L/n1⌉:
     // step 3 costs 4·n1 as one complex GEMM, 4·(p + q) + 3 as two (the 3 for the extra passes).
@@ -155,8 +159,8 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     private void Step3TwoLevel(Span<T> blk, int batch, int d, bool inverse)
     {
         int p = P, q = Q, cols = batch * 2 * d, groups = batch;
-        var c1 = Grow(ref _c1, (long)p * q * cols).AsSpan(0, p * q * cols);
-        var pp = Grow(ref _p3, 2L * Math.Max(p, q) * q * cols);
+        var c1 = Grow(ref _tsC1, (long)p * q * cols).AsSpan(0, p * q * cols);
+        var pp = Grow(ref _tsP3, 2L * Math.Max(p, q) * q * cols);
         T one = T.One, zero = T.Zero;
         if (!inverse)
         {
@@ -195,9 +199,9 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
-    private static T[] Grow(ref T[] buffer, long length)
+    private static T[] Grow(ref T[]? buffer, long length)
     {
-        if (buffer.Length < length) buffer = new T[length];
+        if (buffer is null || buffer.Length < length) buffer = new T[length];
         return buffer;
     }
 
@@ -209,7 +213,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// spec = DFT_N of each entry's zero-padded sequence: x [batch, rows, d] (rows ≤ N) → spec [k2, k1, batch, 2d]
+    /// spec = DFT_N of each entry's zero-padded sequence: x [batch, rows, d] (rows ≤ N) → spec [k1, k2, batch, 2d]
     /// (unnormalised, ω = e^{−2πi/N}). Overwrites spec.
     /// </summary>
     public void Forward(ReadOnlySpan<T> x, int rows, int batch, int d, Span<T> spec)
@@ -243,7 +247,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
                 {
                     T tr = _twRe[k2 * n1 + i1], ti = _twIm[k2 * n1 + i1];
                     var pr = p1.Slice(k2 * W + b * w + i1 * d, d); var pi = p1.Slice((n2 + k2) * W + b * w + i1 * d, d);
-                    var dst = spec.Slice((k2 * n1 + i1) * bs + b * 2 * d, 2 * d);
+                    var dst = spec.Slice((i1 * n2 + k2) * bs + b * 2 * d, 2 * d);
                     for (int c = 0; c < d; c++)
                     {
                         T re = pr[c], im = pi[c];
@@ -256,41 +260,29 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     // spec[k2] ← F1 spec[k2] (or conj(F1) spec[k2]) for every k2, in place.
+    // Step 3 on the whole spectrum, laid out [i1 (or k1), k2, batch, 2d]: the n2 DFTs along i1 are one set of GEMMs
+    // with the columns (k2, batch, re|im) side by side.
     private void Step3(Span<T> spec, int batch, int d, bool conjugate)
     {
-        int n1 = N1, n2 = N2, bs = batch * 2 * d;
-        if (Q > 1)
-        {
-            for (int k2 = 0; k2 < n2; k2++) Step3TwoLevel(spec.Slice(k2 * n1 * bs, n1 * bs), batch, d, inverse: conjugate);
-            return;
-        }
-        var p3 = Grow(ref _p3, 2L * n1 * bs).AsSpan(0, 2 * n1 * bs);
-        for (int k2 = 0; k2 < n2; k2++)
-        {
-            var blk = spec.Slice(k2 * n1 * bs, n1 * bs);
-            Gemm.NN<T>(_f1, blk, p3, 2 * n1, bs, n1, accumulate: false);
-            // rows 0..n1-1 of p3 are F1r·[Br|Bi], rows n1.. are F1i·[Br|Bi]
-            for (int k1 = 0; k1 < n1; k1++)
-            {
-                var rr = p3.Slice(k1 * bs, bs); var ii = p3.Slice((n1 + k1) * bs, bs);
-                var dst = blk.Slice(k1 * bs, bs);
-                for (int e = 0; e < batch; e++)
-                {
-                    int o = e * 2 * d;
-                    for (int c = 0; c < d; c++)
-                    {
-                        // (Fr + i s Fi)(Br + i Bi): re = FrBr − s FiBi, im = FrBi + s FiBr
-                        T frBr = rr[o + c], frBi = rr[o + d + c], fiBr = ii[o + c], fiBi = ii[o + d + c];
-                        if (conjugate) { dst[o + c] = frBr + fiBi; dst[o + d + c] = frBi - fiBr; }
-                        else { dst[o + c] = frBr - fiBi; dst[o + d + c] = frBi + fiBr; }
-                    }
-                }
-            }
-        }
+        var all = spec[..(N * batch * 2 * d)];
+        if (Q > 1) Step3TwoLevel(all, N2 * batch, d, inverse: conjugate);
+        else Step3OneLevel(all, N2 * batch, d, conjugate);
+    }
+
+    [ThreadStatic] private static T[]? _tsP3, _tsC1;
+
+    private void Step3OneLevel(Span<T> blk, int batch, int d, bool conjugate)
+    {
+        int n1 = N1, bs = batch * 2 * d;
+        var p3 = Grow(ref _tsP3, 2L * n1 * bs).AsSpan(0, 2 * n1 * bs);
+        Gemm.NN<T>(_f1, blk, p3, 2 * n1, bs, n1, accumulate: false);
+        // rows 0..n1-1 of p3 are F1r·[Br|Bi], rows n1.. are F1i·[Br|Bi]
+        for (int k1 = 0; k1 < n1; k1++)
+            Combine(p3.Slice(k1 * bs, bs), p3.Slice((n1 + k1) * bs, bs), blk.Slice(k1 * bs, bs), batch, d, conjugate, T.One, T.Zero, twiddle: false);
     }
 
     /// <summary>
-    /// y = Re(conj(F_N) spec), the first <paramref name="rowsOut"/> rows of each entry: spec [k2, k1, batch, 2d] (in
+    /// y = Re(conj(F_N) spec), the first <paramref name="rowsOut"/> rows of each entry: spec [k1, k2, batch, 2d] (in
     /// the order of <see cref="Forward"/>; destroyed) → y [batch, rowsOut, d] (added when accumulate). Unnormalised:
     /// Inverse(Forward(x)) = N·x.
     /// </summary>
@@ -312,7 +304,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
                 for (int i1 = 0; i1 < n1; i1++)
                 {
                     T tr = _twRe[k2 * n1 + i1], ti = _twIm[k2 * n1 + i1];
-                    var src = spec.Slice((k2 * n1 + i1) * bs + b * 2 * d, 2 * d);
+                    var src = spec.Slice((i1 * n2 + k2) * bs + b * 2 * d, 2 * d);
                     var dr = planar.Slice(k2 * W + b * w + i1 * d, d); var di = planar.Slice((n2 + k2) * W + b * w + i1 * d, d);
                     for (int c = 0; c < d; c++)
                     {

@@ -41,7 +41,7 @@ public class MonarchFftTests
                             Complex acc = 0;
                             for (int t = 0; t < rows; t++)
                                 acc += x[(b * rows + t) * d + c] * Complex.FromPolarCoordinates(1, -2 * Math.PI * ((long)t * k % n) / n);
-                            int o = ((k2 * fft.N1 + k1) * batch + b) * 2 * d;
+                            int o = (fft.StorageRow(k2, k1) * batch + b) * 2 * d;
                             worst = Math.Max(worst, Complex.Abs(acc - new Complex(spec[o + c], spec[o + d + c])));
                             scale = Math.Max(scale, Complex.Abs(acc));
                         }
