@@ -32,7 +32,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     // inverse step 1: [F2r | F2i] (n2 × 2·n2): Re(conj(F2) B) = F2r·Br + F2i·Bi
     private readonly T[] _f2Inv;
     // step 3, one level: [F1r; F1i] (2·n1 × n1); two levels (n1 = p·q): [Fpr; Fpi], [Fqr; Fqi] and ω_{n1}^{iq kp} [p, q]
-    private readonly T[] _f1, _fp, _fq, _t1Re, _t1Im;
+    private readonly T[] _f1, _fp, _fq, _t1Re, _t1Im, _t1ImNeg;
     // twiddles ω_N^{i1 k2}, [n2, n1] re and im
     private readonly T[] _twRe, _twIm;
     private T[]? _xp, _p1, _b;
@@ -58,12 +58,12 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         _f1 = Q == 1 ? DftStack(n1) : [];
         _fp = Q == 1 ? [] : DftStack(P);
         _fq = Q == 1 ? [] : DftStack(Q);
-        _t1Re = new T[P * Q]; _t1Im = new T[P * Q];
+        _t1Re = new T[P * Q]; _t1Im = new T[P * Q]; _t1ImNeg = new T[P * Q];
         for (int kp = 0; kp < P; kp++)
             for (int iq = 0; iq < Q; iq++)
             {
                 var (re, im) = Root((long)iq * kp % n1, n1);
-                _t1Re[kp * Q + iq] = re; _t1Im[kp * Q + iq] = im;
+                _t1Re[kp * Q + iq] = re; _t1Im[kp * Q + iq] = im; _t1ImNeg[kp * Q + iq] = -im;
             }
         _twRe = new T[n2 * n1]; _twIm = new T[n2 * n1];
         for (int k2 = 0; k2 < n2; k2++)
@@ -154,49 +154,115 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
-    // Two-level step 3 on one k2 block [n1 rows, cols] (cols = batch·2d): forward (natural rows i = iq + q·ip at ip·q + iq
-    // → rows kp·q + kq holding k1 = kp + p·kq) or its conjugate inverse (the reverse).
+    // Two-level step 3 on [n1 rows, cols] (cols = (k2, batch, re|im) side by side): forward (natural rows
+    // i = iq + q·ip at ip·q + iq → rows kp·q + kq holding k1 = kp + p·kq) or its conjugate inverse (the reverse).
     private void Step3TwoLevel(Span<T> blk, int batch, int d, bool inverse)
     {
-        int p = P, q = Q, cols = batch * 2 * d, groups = batch;
+        int p = P, q = Q, cols = batch * 2 * d;
         var c1 = Grow(ref _tsC1, (long)p * q * cols).AsSpan(0, p * q * cols);
-        var pp = Grow(ref _tsP3, 2L * Math.Max(p, q) * q * cols);
-        T one = T.One, zero = T.Zero;
+        var pp = Grow(ref _tsP3, 2L * p * q * cols).AsSpan(0, 2 * p * q * cols);
         if (!inverse)
         {
             // C1[kp, iq] = ω_{n1}^{iq kp} Σ_ip ω_p^{ip kp} B[ip, iq]: one GEMM over (iq, cols)
-            var P1 = pp.AsSpan(0, 2 * p * q * cols);
-            Gemm.NN<T>(_fp, blk, P1, 2 * p, q * cols, p, accumulate: false);
+            Gemm.NN<T>(_fp, blk, pp, 2 * p, q * cols, p, accumulate: false);
+            CombineUnits(pp, c1, p * q, q, q * cols, p * q * cols, cols, d, false, _t1Re, _t1Im);
+            // out[kp, kq] = Σ_iq ω_q^{iq kq} C1[kp, iq]: per kp into its own slice of pp, then one combine
             for (int kp = 0; kp < p; kp++)
-                for (int iq = 0; iq < q; iq++)
-                    Combine(P1.Slice((kp * q + iq) * cols, cols), P1.Slice(((p + kp) * q + iq) * cols, cols), c1.Slice((kp * q + iq) * cols, cols),
-                        groups, d, false, _t1Re[kp * q + iq], _t1Im[kp * q + iq], twiddle: true);
-            // out[kp, kq] = Σ_iq ω_q^{iq kq} C1[kp, iq]: per kp
-            var P2 = pp.AsSpan(0, 2 * q * cols);
-            for (int kp = 0; kp < p; kp++)
-            {
-                Gemm.NN<T>(_fq, c1.Slice(kp * q * cols, q * cols), P2, 2 * q, cols, q, accumulate: false);
-                for (int kq = 0; kq < q; kq++)
-                    Combine(P2.Slice(kq * cols, cols), P2.Slice((q + kq) * cols, cols), blk.Slice((kp * q + kq) * cols, cols), groups, d, false, one, zero, twiddle: false);
-            }
+                Gemm.NN<T>(_fq, c1.Slice(kp * q * cols, q * cols), pp.Slice(kp * 2 * q * cols, 2 * q * cols), 2 * q, cols, q, accumulate: false);
+            CombineUnits(pp, blk, p * q, q, 2 * q * cols, q * cols, cols, d, false, null, null);
         }
         else
         {
-            // D[kp, iq] = conj(ω_{n1}^{iq kp}) Σ_kq conj(ω_q^{iq kq}) B̂[kp, kq]: per kp
-            var P2 = pp.AsSpan(0, 2 * q * cols);
+            // D[kp, iq] = conj(ω_{n1}^{iq kp}) Σ_kq conj(ω_q^{iq kq}) B̂[kp, kq]: per kp, then one combine
             for (int kp = 0; kp < p; kp++)
-            {
-                Gemm.NN<T>(_fq, blk.Slice(kp * q * cols, q * cols), P2, 2 * q, cols, q, accumulate: false);
-                for (int iq = 0; iq < q; iq++)
-                    Combine(P2.Slice(iq * cols, cols), P2.Slice((q + iq) * cols, cols), c1.Slice((kp * q + iq) * cols, cols),
-                        groups, d, true, _t1Re[kp * q + iq], -_t1Im[kp * q + iq], twiddle: true);
-            }
+                Gemm.NN<T>(_fq, blk.Slice(kp * q * cols, q * cols), pp.Slice(kp * 2 * q * cols, 2 * q * cols), 2 * q, cols, q, accumulate: false);
+            CombineUnits(pp, c1, p * q, q, 2 * q * cols, q * cols, cols, d, true, _t1Re, _t1ImNeg);
             // B[ip, iq] = Σ_kp conj(ω_p^{ip kp}) D[kp, iq]: one GEMM over (iq, cols)
-            var P1 = pp.AsSpan(0, 2 * p * q * cols);
-            Gemm.NN<T>(_fp, c1, P1, 2 * p, q * cols, p, accumulate: false);
-            for (int ip = 0; ip < p; ip++)
-                Combine(P1.Slice(ip * q * cols, q * cols), P1.Slice((p + ip) * q * cols, q * cols), blk.Slice(ip * q * cols, q * cols), groups * q, d, true, one, zero, twiddle: false);
+            Gemm.NN<T>(_fp, c1, pp, 2 * p, q * cols, p, accumulate: false);
+            CombineUnits(pp, blk, p * q, q, q * cols, p * q * cols, cols, d, true, null, null);
         }
+    }
+
+    // dst unit u (cols reals at u·cols) = (Fr ± i Fi)·B [× twiddle u] from rr at (u / perA)·strideA + (u % perA)·cols and
+    // ii = rr + iOffset: the combine after a stacked complex GEMM, split over the workers (element-wise: the result
+    // does not depend on the split).
+    private static unsafe void CombineUnits(Span<T> products, Span<T> dst, int units, int perA, int strideA, int iOffset, int cols, int d,
+        bool conjugate, T[]? twRe, T[]? twIm)
+    {
+        fixed (T* pp = products, pd = dst, tr = twRe, ti = twIm)
+        {
+            var args = new CombineArgs
+            {
+                Products = pp, Dst = pd, TwRe = tr, TwIm = ti, PerA = perA, StrideA = strideA, IOffset = iOffset, Cols = cols, D = d,
+                Conjugate = conjugate, Twiddle = twRe is not null,
+            };
+            ParallelFor.Run(units, Math.Max(1, 16384 / Math.Max(1, cols)), in args, &CombineRange);
+        }
+    }
+
+    private unsafe struct CombineArgs
+    {
+        public T* Products, Dst, TwRe, TwIm;
+        public int PerA, StrideA, IOffset, Cols, D;
+        public bool Conjugate, Twiddle;
+    }
+
+    private static unsafe void CombineRange(in CombineArgs a, int start, int end)
+    {
+        int cols = a.Cols, groups = cols / (2 * a.D);
+        for (int u = start; u < end; u++)
+        {
+            long r = (long)(u / a.PerA) * a.StrideA + (long)(u % a.PerA) * cols;
+            var rr = new ReadOnlySpan<T>(a.Products + r, cols);
+            var ii = new ReadOnlySpan<T>(a.Products + r + a.IOffset, cols);
+            var dst = new Span<T>(a.Dst + (long)u * cols, cols);
+            T tr = a.Twiddle ? a.TwRe[u] : T.One, ti = a.Twiddle ? a.TwIm[u] : T.Zero;
+            Combine(rr, ii, dst, groups, a.D, a.Conjugate, tr, ti, a.Twiddle);
+        }
+    }
+
+    // Forward: spec[i1, k2, b] = ω_N^{i1 k2}·(planar[k2][b, i1] + i planar[n2 + k2][b, i1]); inverse: planar = conj(ω)·spec.
+    private unsafe void Twiddle(Span<T> planar, Span<T> spec, int batch, int d, bool inverse)
+    {
+        fixed (T* pl = planar, sp = spec, tr = _twRe, ti = _twIm)
+        {
+            var args = new TwiddleArgs { Planar = pl, Spec = sp, TwRe = tr, TwIm = ti, N1 = N1, N2 = N2, Batch = batch, D = d, Inverse = inverse };
+            ParallelFor.Run(N2, Math.Max(1, 16384 / Math.Max(1, N1 * batch * 2 * d)), in args, &TwiddleRange);
+        }
+    }
+
+    private unsafe struct TwiddleArgs
+    {
+        public T* Planar, Spec, TwRe, TwIm;
+        public int N1, N2, Batch, D;
+        public bool Inverse;
+    }
+
+    private static unsafe void TwiddleRange(in TwiddleArgs a, int start, int end)
+    {
+        int n1 = a.N1, n2 = a.N2, d = a.D, w = n1 * d, W = a.Batch * w, bs = a.Batch * 2 * d;
+        for (int k2 = start; k2 < end; k2++)
+            for (int b = 0; b < a.Batch; b++)
+                for (int i1 = 0; i1 < n1; i1++)
+                {
+                    T tr = a.TwRe[k2 * n1 + i1], ti = a.TwIm[k2 * n1 + i1];
+                    T* pr = a.Planar + (long)k2 * W + b * w + i1 * d, pi = a.Planar + (long)(n2 + k2) * W + b * w + i1 * d;
+                    T* sp = a.Spec + ((long)i1 * n2 + k2) * bs + b * 2 * d;
+                    if (!a.Inverse)
+                        for (int c = 0; c < d; c++)
+                        {
+                            T re = pr[c], im = pi[c];
+                            sp[c] = re * tr - im * ti;
+                            sp[d + c] = re * ti + im * tr;
+                        }
+                    else
+                        for (int c = 0; c < d; c++)
+                        {
+                            T re = sp[c], im = sp[d + c];
+                            pr[c] = re * tr + im * ti;           // (re + i im)(tr − i ti)
+                            pi[c] = im * tr - re * ti;
+                        }
+                }
     }
 
     private static T[] Grow(ref T[]? buffer, long length)
@@ -240,21 +306,8 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         // step 1: P = [F2r; F2i][:, :kRows] X   → [2·n2, batch·n1·d], one GEMM for the whole batch
         Gemm.NN<T>(f2, xp, p1, 2 * n2, W, kRows, accumulate: false);
-        // step 2: twiddle, written as [k2, i1, batch, re|im] for step 3
-        for (int k2 = 0; k2 < n2; k2++)
-            for (int b = 0; b < batch; b++)
-                for (int i1 = 0; i1 < n1; i1++)
-                {
-                    T tr = _twRe[k2 * n1 + i1], ti = _twIm[k2 * n1 + i1];
-                    var pr = p1.Slice(k2 * W + b * w + i1 * d, d); var pi = p1.Slice((n2 + k2) * W + b * w + i1 * d, d);
-                    var dst = spec.Slice((i1 * n2 + k2) * bs + b * 2 * d, 2 * d);
-                    for (int c = 0; c < d; c++)
-                    {
-                        T re = pr[c], im = pi[c];
-                        dst[c] = re * tr - im * ti;
-                        dst[d + c] = re * ti + im * tr;
-                    }
-                }
+        // step 2: twiddle, written as [i1, k2, batch, re|im] for step 3 (split over the workers by k2)
+        Twiddle(p1, spec, batch, d, inverse: false);
         // step 3: per k2, [F1r; F1i] (2·n1 × n1) · B[k2] (n1 × batch·2d), then combine the four real products
         Step3(spec, batch, d, conjugate: false);
     }
@@ -277,8 +330,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         var p3 = Grow(ref _tsP3, 2L * n1 * bs).AsSpan(0, 2 * n1 * bs);
         Gemm.NN<T>(_f1, blk, p3, 2 * n1, bs, n1, accumulate: false);
         // rows 0..n1-1 of p3 are F1r·[Br|Bi], rows n1.. are F1i·[Br|Bi]
-        for (int k1 = 0; k1 < n1; k1++)
-            Combine(p3.Slice(k1 * bs, bs), p3.Slice((n1 + k1) * bs, bs), blk.Slice(k1 * bs, bs), batch, d, conjugate, T.One, T.Zero, twiddle: false);
+        CombineUnits(p3, blk, n1, 1, bs, n1 * bs, bs, d, conjugate, null, null);
     }
 
     /// <summary>
@@ -299,20 +351,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         var p1 = Grow(ref _p1, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
         var outBuf = p1[..(outRows * W)];
         // conj twiddle, into planar [re rows k2 | im rows k2] × [batch·n1·d]
-        for (int k2 = 0; k2 < n2; k2++)
-            for (int b = 0; b < batch; b++)
-                for (int i1 = 0; i1 < n1; i1++)
-                {
-                    T tr = _twRe[k2 * n1 + i1], ti = _twIm[k2 * n1 + i1];
-                    var src = spec.Slice((i1 * n2 + k2) * bs + b * 2 * d, 2 * d);
-                    var dr = planar.Slice(k2 * W + b * w + i1 * d, d); var di = planar.Slice((n2 + k2) * W + b * w + i1 * d, d);
-                    for (int c = 0; c < d; c++)
-                    {
-                        T re = src[c], im = src[d + c];
-                        dr[c] = re * tr + im * ti;               // (re + i im)(tr − i ti)
-                        di[c] = im * tr - re * ti;
-                    }
-                }
+        Twiddle(planar, spec, batch, d, inverse: true);
         // Re(conj(F2) B) = [F2r | F2i] [Br; Bi]   → [outRows, batch·n1·d], one GEMM
         Gemm.NN<T>(_f2Inv.AsSpan(0, outRows * 2 * n2), planar, outBuf, outRows, W, 2 * n2, accumulate: false);
         for (int b = 0; b < batch; b++)
