@@ -133,6 +133,7 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
     public void ForwardTangent(ReadOnlySpan<T> hIn, ReadOnlySpan<T> dhIn, ReadOnlySpan<T> v, Span<T> dhOut, int batch, int length)
     {
         int rows = batch * length, n = rows * _d;
+        if (M2Glu is not null) throw new NotSupportedException("mlp_type m2_glu has no forward-mode tangent yet");
         hIn = hIn[..n];
         if (!dhIn.IsEmpty) dhIn = dhIn[..n];
         Span<T> dm = Mlp is null ? dhOut[..n] : Buffers.Ensure(ref _tMid, n).AsSpan(0, n);

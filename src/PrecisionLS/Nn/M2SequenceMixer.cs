@@ -135,6 +135,9 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
         InLinear.Backward(u, dz, du, rows, accumulateDx: true);
     }
 
+    public void ForwardTangent(ReadOnlySpan<T> u, ReadOnlySpan<T> du, ReadOnlySpan<T> v, Span<T> dy, int batch, int length) =>
+        throw new NotSupportedException("seq_op m2 has no forward-mode tangent yet");
+
     public long ForwardMultiplyAdds(int batch, int length)
     {
         long rows = (long)batch * length;
