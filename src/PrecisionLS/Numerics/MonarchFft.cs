@@ -36,12 +36,32 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     // twiddles ω_N^{i1 k2}, [n2, n1] re and im
     private readonly T[] _twRe, _twIm;
     private T[]? _xp, _p1, _b;
+    private readonly bool _isChunk;
+    private Chunk[] _chunks = [];
+
+    /// <summary>
+    /// Channels per chunk: transforms of more channels than this run as independent chunks of this many channels, one
+    /// chunk per worker at a time, so a chunk's buffers (about N·batch·2·ChunkChannels values each) stay in cache
+    /// through the three steps instead of streaming the whole spectrum from memory between steps. Each channel's
+    /// arithmetic is the same whatever the chunking (the steps never mix channels).
+    /// </summary>
+    internal static int ChunkChannels { get; set; } = 16;
+
+    // A chunk engine (same sizes, its own buffers) and the chunk's gathered input, spectrum and output.
+    private sealed class Chunk(MonarchFft<T> engine)
+    {
+        public readonly MonarchFft<T> Engine = engine;
+        public T[]? X, Spec, Y;
+    }
 
     /// <param name="length">The longest input L a causal convolution will feed (sets N = 2·Lp ≥ 2L).</param>
-    public MonarchFft(int length)
+    public MonarchFft(int length) : this(length, chunkEngine: false) { }
+
+    private MonarchFft(int length, bool chunkEngine)
     {
         if (length < 1) throw new ArgumentOutOfRangeException(nameof(length), length, "the sequence length must be at least 1");
         Length = length;
+        _isChunk = chunkEngine;
         (N1, P, Q) = ChooseSizes(length);
         int h = (length + N1 - 1) / N1;
         N2 = 2 * h; N = N1 * N2; Padded = N1 * h;
@@ -288,6 +308,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (rows < 1 || rows > N) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows must be in [1, N = {N}]");
         if (x.Length < (long)batch * rows * d) throw new ArgumentException($"x holds {x.Length} values, [{batch}, {rows}, {d}] needs {(long)batch * rows * d}", nameof(x));
         if (spec.Length < SpectrumLength(batch, d)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, d)}", nameof(spec));
+        if (!_isChunk && d > ChunkChannels && batch * rows >= ChunkMinRows) { Chunked(x, rows, batch, d, spec, default, false, inverse: false); return; }
         int kRows = rows <= Padded ? n2 / 2 : n2;               // rows of X that can be non-zero
         ReadOnlySpan<T> f2 = kRows == n2 ? _f2Full : _f2Half;
         int w = n1 * d;                                          // one row of X: n1 tokens of d channels
@@ -344,6 +365,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (rowsOut < 1 || rowsOut > N) throw new ArgumentOutOfRangeException(nameof(rowsOut), rowsOut, $"rowsOut must be in [1, N = {N}]");
         if (y.Length < (long)batch * rowsOut * d) throw new ArgumentException($"y holds {y.Length} values, [{batch}, {rowsOut}, {d}] needs {(long)batch * rowsOut * d}", nameof(y));
         if (spec.Length < SpectrumLength(batch, d)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, d)}", nameof(spec));
+        if (!_isChunk && d > ChunkChannels && batch * rowsOut >= ChunkMinRows) { Chunked(default, rowsOut, batch, d, spec, y, accumulate, inverse: true); return; }
         Step3(spec, batch, d, conjugate: true);
         int w = n1 * d, bs = batch * 2 * d, W = batch * w;
         int outRows = (rowsOut + n1 - 1) / n1;                   // rows i2 of the [n2, batch·n1·d] output needed
@@ -363,6 +385,84 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
                 if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
                 else src.CopyTo(dst);
             }
+    }
+
+    // Short inputs (a kernel's few taps, small batches of short sequences) are not worth the gather and scatter.
+    private const int ChunkMinRows = 64;
+
+    // Forward or Inverse of every chunk of ChunkChannels channels on its own engine, the chunks split over the workers
+    // (each chunk's GEMMs then run serially on its worker). Forward gathers the chunk's channels of x, transforms them
+    // and scatters the chunk spectrum into spec's [.., re(d) | im(d)] rows; Inverse gathers from spec and scatters
+    // (or adds) into y.
+    private unsafe void Chunked(ReadOnlySpan<T> x, int rows, int batch, int d, Span<T> spec, Span<T> y, bool accumulate, bool inverse)
+    {
+        int dc = ChunkChannels, count = (d + dc - 1) / dc;
+        if (_chunks.Length != count)
+        {
+            _chunks = new Chunk[count];
+            for (int c = 0; c < count; c++) _chunks[c] = new Chunk(new MonarchFft<T>(Length, chunkEngine: true));
+        }
+        fixed (T* px = x, ps = spec, py = y)
+        {
+            var args = new ChunkArgs
+            {
+                Owner = this, X = px, Spec = ps, Y = py, Rows = rows, Batch = batch, D = d, Accumulate = accumulate, Inverse = inverse,
+            };
+            ParallelFor.Run(count, 1, in args, &ChunkRange);
+        }
+    }
+
+    private unsafe struct ChunkArgs
+    {
+        public MonarchFft<T> Owner;
+        public T* X, Spec, Y;
+        public int Rows, Batch, D;
+        public bool Accumulate, Inverse;
+    }
+
+    private static unsafe void ChunkRange(in ChunkArgs a, int start, int end)
+    {
+        int d = a.D, dc0 = ChunkChannels, rows = a.Rows, batch = a.Batch;
+        long specRows = (long)a.Owner.N * batch;                // spectrum rows (k, b), each 2d wide
+        for (int c = start; c < end; c++)
+        {
+            var chunk = a.Owner._chunks[c];
+            int c0 = c * dc0, dc = Math.Min(dc0, d - c0);
+            var engine = chunk.Engine;
+            long inLen = (long)batch * rows * dc, specLen = engine.SpectrumLength(batch, dc);
+            var cs = Grow(ref chunk.Spec, specLen).AsSpan(0, (int)specLen);
+            if (!a.Inverse)
+            {
+                var cx = Grow(ref chunk.X, inLen).AsSpan(0, (int)inLen);
+                for (long r = 0; r < (long)batch * rows; r++)
+                    new ReadOnlySpan<T>(a.X + r * d + c0, dc).CopyTo(cx.Slice((int)(r * dc), dc));
+                engine.Forward(cx, rows, batch, dc, cs);
+                for (long r = 0; r < specRows; r++)
+                {
+                    T* dst = a.Spec + r * 2 * d;
+                    cs.Slice((int)(r * 2 * dc), dc).CopyTo(new Span<T>(dst + c0, dc));
+                    cs.Slice((int)(r * 2 * dc + dc), dc).CopyTo(new Span<T>(dst + d + c0, dc));
+                }
+            }
+            else
+            {
+                for (long r = 0; r < specRows; r++)
+                {
+                    T* src = a.Spec + r * 2 * d;
+                    new ReadOnlySpan<T>(src + c0, dc).CopyTo(cs.Slice((int)(r * 2 * dc), dc));
+                    new ReadOnlySpan<T>(src + d + c0, dc).CopyTo(cs.Slice((int)(r * 2 * dc + dc), dc));
+                }
+                var cy = Grow(ref chunk.Y, inLen).AsSpan(0, (int)inLen);
+                engine.Inverse(cs, rows, batch, dc, cy, accumulate: false);
+                for (long r = 0; r < (long)batch * rows; r++)
+                {
+                    var src = cy.Slice((int)(r * dc), dc);
+                    var dst = new Span<T>(a.Y + r * d + c0, dc);
+                    if (a.Accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+                    else src.CopyTo(dst);
+                }
+            }
+        }
     }
 
     /// <summary>

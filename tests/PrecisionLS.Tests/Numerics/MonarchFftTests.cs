@@ -59,6 +59,8 @@ public class MonarchFftTests
     {
         { 1, 1, 1, 1, false }, { 2, 3, 2, 2, false }, { 5, 4, 2, 5, false }, { 21, 8, 3, 21, false }, { 21, 5, 2, 13, false },
         { 100, 7, 2, 100, false }, { 256, 4, 1, 256, false }, { 1000, 3, 1, 1000, false }, { 37, 6, 2, 37, true },
+        // more channels than MonarchFft.ChunkChannels (16): the transforms run chunk by chunk (16 + 4, 16 + 16 + 5)
+        { 300, 20, 2, 300, false }, { 150, 37, 1, 150, false },
     };
 
     [Theory]
@@ -105,5 +107,34 @@ public class MonarchFftTests
         var y64 = new double[x.Length]; var y32 = new float[x.Length];
         c64.Forward(x, y64, 1, false); c32.Forward(x.Select(v => (float)v).ToArray(), y32, 1, false);
         for (int i = 0; i < x.Length; i++) Assert.True(Math.Abs(y64[i] - y32[i]) < 1e-4 * 10, $"{i}: {y64[i]} vs {y32[i]}");
+    }
+
+    [Fact]
+    public void Chunked_transforms_give_the_same_spectrum_and_output_as_one_pass()
+    {
+        const int length = 200, d = 37, batch = 2;
+        var x = new double[batch * length * d]; new Rng(9).FillGaussian(x.AsSpan());
+        (double[] Spec, double[] Y) Run(int chunkChannels)
+        {
+            int saved = MonarchFft<double>.ChunkChannels;
+            try
+            {
+                MonarchFft<double>.ChunkChannels = chunkChannels;
+                var fft = new MonarchFft<double>(length);
+                var spec = new double[fft.SpectrumLength(batch, d)];
+                fft.Forward(x, length, batch, d, spec);
+                var kept = (double[])spec.Clone();
+                var y = new double[x.Length];
+                fft.Inverse(spec, length, batch, d, y, accumulate: false);
+                return (kept, y);
+            }
+            finally { MonarchFft<double>.ChunkChannels = saved; }
+        }
+        var whole = Run(1000);
+        var chunked = Run(8);            // 5 chunks, the last of 5 channels
+        Compare.Close(whole.Spec, chunked.Spec, 1e-15, "spectrum");
+        Compare.Close(whole.Y, chunked.Y, 1e-15, "inverse");
+        var fft1 = new MonarchFft<double>(length);
+        for (int i = 0; i < x.Length; i++) Assert.Equal(x[i], chunked.Y[i] / fft1.N, 1e-12);   // Inverse(Forward(x)) = N·x
     }
 }
