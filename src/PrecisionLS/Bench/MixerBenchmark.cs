@@ -72,7 +72,10 @@ public static class MixerBenchmark
             Array.Clear(dx);
             layer.Backward(x, dy, dx, batch, length);
         }
-        Pass();   // warm-up: JIT, buffers
+        // Warm-up: buffers, and the JIT's optimised tier (a method starts unoptimised and is recompiled after a few
+        // calls; one pass left M2 at batch 8 three times slower than its steady state).
+        var warm = Stopwatch.StartNew();
+        for (int pass = 0; pass < 3 || warm.Elapsed.TotalSeconds < 0.5; pass++) Pass();
         var times = new List<double>();
         var clock = Stopwatch.StartNew();
         while (times.Count < 1 || (clock.Elapsed.TotalSeconds < seconds && times.Count < 15))
