@@ -127,16 +127,15 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Forward-mode tangent at Forward's point: dhOut = J_h dhIn + J_θ v, each stage's tangent in Forward's order
-    /// (LN1, mixer, + dhIn, LN2, MLP, + dmid). v is a parameter direction in the store's layout (frozen entries
+    /// (LN1, mixer, + dhIn, LN2, MLP or M2 GLU, + dmid). v is a parameter direction in the store's layout (frozen entries
     /// ignored); dhIn may be empty (zero). Overwrites dhOut; leaves Backward's caches untouched.
     /// </summary>
     public void ForwardTangent(ReadOnlySpan<T> hIn, ReadOnlySpan<T> dhIn, ReadOnlySpan<T> v, Span<T> dhOut, int batch, int length)
     {
         int rows = batch * length, n = rows * _d;
-        if (M2Glu is not null) throw new NotSupportedException("mlp_type m2_glu has no forward-mode tangent yet");
         hIn = hIn[..n];
         if (!dhIn.IsEmpty) dhIn = dhIn[..n];
-        Span<T> dm = Mlp is null ? dhOut[..n] : Buffers.Ensure(ref _tMid, n).AsSpan(0, n);
+        Span<T> dm = Mlp is null && M2Glu is null ? dhOut[..n] : Buffers.Ensure(ref _tMid, n).AsSpan(0, n);
         // h ← h + Mixer(LN1(h))
         ReadOnlySpan<T> u = hIn, du = dhIn;
         if (Ln1 is not null)
@@ -147,6 +146,19 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
         Mixer.ForwardTangent(u, du, v, dm, batch, length);
         if (Resid && !dhIn.IsEmpty) TensorPrimitives.Add(dm, dhIn, dm);
+        if (M2Glu is not null)
+        {
+            // h ← M2Glu(LN2(h)): its residual and post-LayerNorm are inside
+            ReadOnlySpan<T> m = _mid.AsSpan(0, n), x2 = m, dx2 = dm;
+            if (Ln2 is not null)
+            {
+                var dvBuf = Buffers.Ensure(ref _tV, n).AsSpan(0, n);
+                Ln2.ForwardTangent(m, dm, v, dvBuf, rows);
+                x2 = _v.AsSpan(0, n); dx2 = dvBuf;
+            }
+            M2Glu.ForwardTangent(x2, dx2, v, dhOut[..n], rows);
+            return;
+        }
         if (Mlp is null) return;
         // h ← h + MLP(LN2(h))
         ReadOnlySpan<T> mid = _mid.AsSpan(0, n), x = mid, dx = dm;

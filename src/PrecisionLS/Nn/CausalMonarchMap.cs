@@ -36,6 +36,7 @@ public sealed class CausalMonarchMap<T> where T : unmanaged, IFloatingPointIeee7
 {
     private readonly ParameterStore<T> _store;
     private T[] _u = [], _z = [], _dz = [], _du = [], _y = [];
+    private T[] _tu = [], _tz = [], _ty = [];      // tangent scratch, one entry each: du, dZ, dy [lp, d]
     private int _batch, _length;
 
     public CausalMonarchMap(ParameterStore<T> store, string name, int channels, int lMax)
@@ -156,6 +157,70 @@ public sealed class CausalMonarchMap<T> where T : unmanaged, IFloatingPointIeee7
             var dst = du.Slice(b * length * d, length * d);
             if (accumulateDu) TensorPrimitives.Add(dst, dub[..(length * d)], dst);
             else dub[..(length * d)].CopyTo(dst);
+        }
+    }
+
+    /// <summary>
+    /// Forward-mode tangent of <see cref="Forward"/> at its point: y = M(W) u is bilinear in (W1, W2, W0) and u, so
+    /// <code>
+    /// dZ[k]      = W1[k] dU_k + dW1[k] U_k
+    /// dy[s, j]  += Σ_{k&lt;s} (W2[j, s, k]·dZ[k, j] + dW2[j, s, k]·Z[k, j])
+    /// dy[s, j]  += Σ_{i≤j} (W0[s, j, i]·du[s, i] + dW0[s, j, i]·u[s, i])
+    /// </code>
+    /// du [batch, L, d] (empty: zero); (dW1, dW2, dW0) this map's slices of <paramref name="v"/> (zero when frozen);
+    /// the same index ranges as Forward, so the tangent is causal bit for bit too. Reads the kept padded u and Z,
+    /// writes only its own scratch. dy (+)= the tangent.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> du, ReadOnlySpan<T> v, Span<T> dy, bool accumulate = false)
+    {
+        int batch = _batch, length = _length, d = Channels, bs = BlockSize, nb = (length + bs - 1) / bs, lp = nb * bs, NB = Blocks;
+        if (batch == 0) throw new InvalidOperationException("ForwardTangent needs a Forward first");
+        var up = _u.AsSpan(0, batch * lp * d); var z = _z.AsSpan(0, batch * lp * d);
+        var dub = Grow(ref _tu, (long)lp * d).AsSpan(0, lp * d);
+        var dz = Grow(ref _tz, (long)lp * d).AsSpan(0, lp * d);
+        var yb = Grow(ref _ty, (long)lp * d).AsSpan(0, lp * d);
+        var w1 = _store.Value(W1); var w2 = _store.Value(W2); var w0 = _store.Value(W0);
+        ReadOnlySpan<T> v1 = W1.Trainable ? v.Slice(W1.Offset, W1.Length) : default;
+        ReadOnlySpan<T> v2 = W2.Trainable ? v.Slice(W2.Offset, W2.Length) : default;
+        ReadOnlySpan<T> v0 = W0.Trainable ? v.Slice(W0.Offset, W0.Length) : default;
+        bool hasDu = !du.IsEmpty;
+        for (int b = 0; b < batch; b++)
+        {
+            var ub = up.Slice(b * lp * d, lp * d); var zb = z.Slice(b * lp * d, lp * d);
+            if (hasDu)
+            {
+                du.Slice(b * length * d, length * d).CopyTo(dub);
+                dub[(length * d)..].Clear();
+            }
+            // dZ_k = W1[k] dU_k + dW1[k] U_k
+            for (int k = 0; k < nb; k++)
+            {
+                var dzk = dz.Slice(k * bs * d, bs * d);
+                if (hasDu) Gemm.NN<T>(w1.Slice(k * bs * bs, bs * bs), dub.Slice(k * bs * d, bs * d), dzk, bs, d, bs, accumulate: false);
+                else dzk.Clear();
+                if (!v1.IsEmpty) Gemm.NN<T>(v1.Slice(k * bs * bs, bs * bs), ub.Slice(k * bs * d, bs * d), dzk, bs, d, bs, accumulate: true);
+            }
+            yb.Clear();
+            for (int s = 0; s < nb; s++)
+                for (int j = 0; j < bs; j++)
+                {
+                    var row = yb.Slice((s * bs + j) * d, d);
+                    for (int i = 0; i <= j; i++)                             // same block, lanes i ≤ j
+                    {
+                        int w = (s * bs + j) * bs + i;
+                        if (hasDu) TensorPrimitives.MultiplyAdd(dub.Slice((s * bs + i) * d, d), w0[w], row, row);
+                        if (!v0.IsEmpty) TensorPrimitives.MultiplyAdd(ub.Slice((s * bs + i) * d, d), v0[w], row, row);
+                    }
+                    for (int k = 0; k < s; k++)                              // earlier blocks only
+                    {
+                        int w = (j * NB + s) * NB + k;
+                        TensorPrimitives.MultiplyAdd(dz.Slice((k * bs + j) * d, d), w2[w], row, row);
+                        if (!v2.IsEmpty) TensorPrimitives.MultiplyAdd(zb.Slice((k * bs + j) * d, d), v2[w], row, row);
+                    }
+                }
+            var dst = dy.Slice(b * length * d, length * d);
+            if (accumulate) TensorPrimitives.Add(dst, yb[..(length * d)], dst);
+            else yb[..(length * d)].CopyTo(dst);
         }
     }
 

@@ -17,6 +17,11 @@ public interface IM2Filter<T> where T : unmanaged, IFloatingPointIeee754<T>
     void Compute(int taps, Span<T> kT);
     /// <summary>Given dL/dkT [taps, d] (for the taps of the last Compute), adds the parameter gradients.</summary>
     void Backward(ReadOnlySpan<T> dkT, int taps);
+    /// <summary>
+    /// Forward-mode tangent of the last Compute: dkT [taps, d] = ∂kT/∂θ · v, v a parameter direction in the store's
+    /// layout (frozen entries ignored); overwrites dkT and leaves Backward's caches untouched.
+    /// </summary>
+    void Tangent(ReadOnlySpan<T> v, int taps, Span<T> dkT);
     /// <summary>Multiply-adds of one Compute.</summary>
     long MultiplyAdds(int taps);
 }
@@ -57,6 +62,16 @@ public sealed class ExplicitM2Filter<T> : IM2Filter<T> where T : unmanaged, IFlo
             for (int j = 0; j < taps; j++) g[c * LMax + j] += dkT[j * C + c];
     }
 
+    /// <summary>The taps are the parameter itself: dkT[j, c] = v[filter][c, j] (zero when frozen).</summary>
+    public void Tangent(ReadOnlySpan<T> v, int taps, Span<T> dkT)
+    {
+        int C = Channels;
+        if (!Filter.Trainable) { dkT[..(taps * C)].Clear(); return; }
+        var f = v.Slice(Filter.Offset, Filter.Length);
+        for (int c = 0; c < C; c++)
+            for (int j = 0; j < taps; j++) dkT[j * C + c] = f[c * LMax + j];
+    }
+
     public long MultiplyAdds(int taps) => 0;
 }
 
@@ -84,6 +99,7 @@ public sealed class HyenaM2Filter<T> : IM2Filter<T> where T : unmanaged, IFloati
     private readonly T[][] _h, _a;
     private readonly T[] _hk;                   // h before the modulation [l_max, d]
     private readonly T[] _dh, _da, _dk;
+    private readonly T[] _th, _ta, _tk;         // tangent scratch: dh, da [l_max, order], dhk [l_max, d]
     private int _lastTaps = -1;
 
     public HyenaM2Filter(ParameterStore<T> store, string name, int channels, int lMax, int embDim = 3, int order = 16)
@@ -102,6 +118,7 @@ public sealed class HyenaM2Filter<T> : IM2Filter<T> where T : unmanaged, IFloati
         _a = [new T[lMax * order], new T[lMax * order], new T[lMax * order]];
         _hk = new T[lMax * channels];
         _dh = new T[lMax * order]; _da = new T[lMax * order]; _dk = new T[lMax * channels];
+        _th = new T[lMax * order]; _ta = new T[lMax * order]; _tk = new T[lMax * channels];
     }
 
     public int Channels { get; }
@@ -181,6 +198,43 @@ public sealed class HyenaM2Filter<T> : IM2Filter<T> where T : unmanaged, IFloati
             ReadOnlySpan<T> input = l == 0 ? _store.Value(PositionalFeatures)[..(taps * EmbDim)] : _a[l - 1].AsSpan(0, taps * O);
             _lin[l].Backward(input, dh, l == 0 ? default : da, taps, accumulateDx: false);   // da of the layer below
         }
+    }
+
+    /// <summary>
+    /// Forward-mode tangent of <see cref="Compute"/> at its point, layer by layer in Compute's order (z, t and δ frozen):
+    /// <code>
+    /// dh_l = da_{l−1} W_lᵀ + a_{l−1} dW_lᵀ + db_l     (a_{−1} = z, da_{−1} = 0)
+    /// da_l = cos(f·h_l) · (df·h_l + f·dh_l)           a_l = sin(f·h_l)
+    /// dhk  = da2 W6ᵀ + a2 dW6ᵀ
+    /// dk   = dhk·exp(−t|δ|)
+    /// </code>
+    /// </summary>
+    public void Tangent(ReadOnlySpan<T> v, int taps, Span<T> dkT)
+    {
+        if (taps != _lastTaps) throw new InvalidOperationException($"filter tangent for {taps} taps, but the last Compute made {_lastTaps}");
+        int O = Order, C = Channels;
+        var f = _store.Value(Freq);
+        ReadOnlySpan<T> df = Freq.Trainable ? v.Slice(Freq.Offset, Freq.Length) : default;
+        var dh = _th.AsSpan(0, taps * O); var da = _ta.AsSpan(0, taps * O);
+        for (int l = 0; l < 3; l++)
+        {
+            ReadOnlySpan<T> input = l == 0 ? _store.Value(PositionalFeatures)[..(taps * EmbDim)] : _a[l - 1].AsSpan(0, taps * O);
+            _lin[l].ForwardTangent(input, l == 0 ? default : da, v, dh, taps);            // h = in Wᵀ + b
+            var h = _h[l].AsSpan(0, taps * O);
+            for (int i = 0; i < taps; i++)
+                for (int j = 0; j < O; j++)
+                {
+                    int q = i * O + j;
+                    T arg = f[j] * dh[q];
+                    if (!df.IsEmpty) arg += df[j] * h[q];
+                    da[q] = T.Cos(f[j] * h[q]) * arg;                                       // a = sin(f·h)
+                }
+        }
+        var dhk = _tk.AsSpan(0, taps * C);
+        _out.ForwardTangent(_a[2].AsSpan(0, taps * O), da, v, dhk, taps);                  // hk = a2 W6ᵀ
+        var t = _store.Value(Times); var dl = _store.Value(Deltas);
+        for (int i = 0; i < taps; i++)
+            for (int c = 0; c < C; c++) dkT[i * C + c] = dhk[i * C + c] * T.Exp(-t[i] * T.Abs(dl[c]));   // k = hk·decay
     }
 
     public long MultiplyAdds(int taps) => (long)taps * (EmbDim * Order + 2L * Order * Order + (long)Order * Channels);

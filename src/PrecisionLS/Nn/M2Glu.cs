@@ -21,6 +21,8 @@ public sealed class M2Glu<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly int _d, _i;
     // Forward caches: a [rows, 2I], a1 = a[:, :I] contiguous, gelu(a1) and Φ(a1), g, s = o + x [rows, d]
     private T[] _a = [], _a1 = [], _ga = [], _cdf = [], _g = [], _s = [];
+    // Tangent scratch: da [rows, 2I], dg [rows, I], ds [rows, d]
+    private T[] _ta = [], _tg = [], _ts = [];
 
     public M2Glu(ParameterStore<T> store, string name, int d, int upfactor, int nblocks = 4)
     {
@@ -75,6 +77,41 @@ public sealed class M2Glu<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (int r = 0; r < rows; r++) t.Slice(r * I, I).CopyTo(da.Slice(r * 2 * I, I));
         if (accumulateDx) TensorPrimitives.Add(dx[..n], ds, dx[..n]); else ds.CopyTo(dx);
         GatedLayers.Backward(x, da, dx, rows, accumulateDx: true);
+    }
+
+    /// <summary>
+    /// Forward-mode tangent at Forward's point (v a parameter direction in the store's layout, frozen entries ignored;
+    /// dx may be empty = zero); overwrites dy and leaves Backward's caches untouched:
+    /// <code>
+    /// da = gated_layers'(x; dx, v)
+    /// dg = gelu'(a1)·da1·a2 + gelu(a1)·da2
+    /// ds = wo'(g; dg, v) + dx
+    /// dy = LayerNorm'(s; ds, v)
+    /// </code>
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int rows)
+    {
+        int d = _d, I = _i, nI = rows * I, n = rows * d;
+        if (_s.Length < n || _g.Length < nI) throw new InvalidOperationException($"M2 GLU tangent over {rows} rows, but the last forward kept fewer");
+        var a = _a.AsSpan(0, 2 * nI); var a1 = _a1.AsSpan(0, nI); var ga = _ga.AsSpan(0, nI); var g = _g.AsSpan(0, nI); var s = _s.AsSpan(0, n);
+        var da = Buffers.Ensure(ref _ta, 2L * nI).AsSpan(0, 2 * nI);
+        var dg = Buffers.Ensure(ref _tg, nI).AsSpan(0, nI);
+        var ds = Buffers.Ensure(ref _ts, n).AsSpan(0, n);
+        // a = gated_layers(x)
+        GatedLayers.ForwardTangent(x, dx, v, da, rows);
+        // g = gelu(a1)·a2:  dg = gelu'(a1)·(da1·a2) + gelu(a1)·da2
+        for (int r = 0; r < rows; r++) TensorPrimitives.Multiply(da.Slice(r * 2 * I, I), a.Slice(r * 2 * I + I, I), dg.Slice(r * I, I));
+        Activations.GeluBackward<T>(a1, _cdf.AsSpan(0, nI), dg, dg);
+        for (int r = 0; r < rows; r++)
+        {
+            var o = dg.Slice(r * I, I);
+            TensorPrimitives.FusedMultiplyAdd(ga.Slice(r * I, I), da.Slice(r * 2 * I + I, I), o, o);
+        }
+        // s = wo(g) + x:  ds = wo'(g; dg, v) + dx
+        Wo.ForwardTangent(g, dg, v, ds, rows);
+        if (!dx.IsEmpty) TensorPrimitives.Add(ds, dx[..n], ds);
+        // y = LayerNorm(s)
+        Norm.ForwardTangent(s, ds, v, dy[..n], rows);
     }
 
     /// <summary>Multiply-adds of one forward (the two block-diagonal products, the gate, the LayerNorm).</summary>

@@ -36,6 +36,9 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
     private readonly T[] _wT, _dwT;                // short filter, tap-major [3, 3d]
     // Forward caches: z [rows, 3d], zc [rows, 3d], vg = v·x1 [rows, d], y (conv + skip, before x2) [rows, d], g = y·x2 [rows, d]
     private T[] _z = [], _zc = [], _vg = [], _y = [], _g = [];
+    // Tangent scratch: the short filter's direction tap-major [3, 3d]; dz, dzc, a second conv term [rows, 3d]; dvg, dy, dg [rows, d]
+    private readonly T[] _twT;
+    private T[] _tz = [], _tzc = [], _tTmp = [], _tvg = [], _ty = [], _tg = [];
 
     /// <param name="store">Where the parameters are registered.</param>
     /// <param name="name">Parameter prefix, e.g. "_backbone.transformer.h.0.seq_mixer".</param>
@@ -58,7 +61,7 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
         _main = new LongPath(store, name, "", d, lMax, causal, filter, conv);
         if (residualLongConv) _resid = new LongPath(store, name, "2", d, lMax, causal, filter, conv);
         OutLinear = new Linear<T>(store, name + ".out_linear", d, d);
-        _wT = new T[3 * 3 * d]; _dwT = new T[3 * 3 * d];
+        _wT = new T[3 * 3 * d]; _dwT = new T[3 * 3 * d]; _twT = new T[3 * 3 * d];
     }
 
     public bool Causal { get; }
@@ -135,8 +138,63 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
         InLinear.Backward(u, dz, du, rows, accumulateDx: true);
     }
 
-    public void ForwardTangent(ReadOnlySpan<T> u, ReadOnlySpan<T> du, ReadOnlySpan<T> v, Span<T> dy, int batch, int length) =>
-        throw new NotSupportedException("seq_op m2 has no forward-mode tangent yet");
+    /// <summary>
+    /// Forward-mode tangent at Forward's point, Forward's steps in order (v a parameter direction in the store's layout,
+    /// frozen entries ignored; du may be empty):
+    /// <code>
+    /// dz   = du W_inᵀ + u dW_inᵀ + db_in
+    /// dzc  = ShortConv3(dz; w) + ShortConv3(z; dw) + db         (linear in z and in (w, b))
+    /// dvg  = dv·x1 + v·dx1
+    /// dy   = LongConv(dvg, k) + LongConv(vg, dk) + dvg·D + vg·dD   (dk the filter's tangent: explicit, Hyena, or the Monarch map's)
+    /// dg   = dy·x2 + y·dx2 (+ the residual path's tangent at u, du)
+    /// dout = dg W_outᵀ + g dW_outᵀ + db_out
+    /// </code>
+    /// Reads Forward's caches and writes only its own scratch (and the filters' and engines' tangent scratch), so a
+    /// Backward after it gives the same gradients bit for bit. Overwrites dy.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> u, ReadOnlySpan<T> du, ReadOnlySpan<T> v, Span<T> dy, int batch, int length)
+    {
+        int rows = batch * length, d = _d, n = rows * d;
+        if (_g.Length < n) throw new InvalidOperationException($"M2 tangent over {rows} rows, but the last forward kept fewer");
+        var z = _z.AsSpan(0, 3 * n); var zc = _zc.AsSpan(0, 3 * n);
+        var vg = _vg.AsSpan(0, n); var y = _y.AsSpan(0, n); var g = _g.AsSpan(0, n);
+        var dz = Buffers.Ensure(ref _tz, 3L * n).AsSpan(0, 3 * n);
+        var dzc = Buffers.Ensure(ref _tzc, 3L * n).AsSpan(0, 3 * n);
+        var dvg = Buffers.Ensure(ref _tvg, n).AsSpan(0, n);
+        var dyc = Buffers.Ensure(ref _ty, n).AsSpan(0, n);
+        var dg = Buffers.Ensure(ref _tg, n).AsSpan(0, n);
+        // z = in_linear(u)
+        InLinear.ForwardTangent(u, du, v, dz, rows);
+        // zc = ShortConv3(z; w) + b:  dzc = ShortConv3(dz; w) + ShortConv3(z; dw) + db
+        var shape = ShortShape(batch, length);
+        DepthwiseConv.Forward<T>(dz, _wT, ShortBias.Trainable ? v.Slice(ShortBias.Offset, ShortBias.Length) : default, dzc, default, default, shape);
+        if (ShortWeight.Trainable)
+        {
+            DepthwiseConv.ToTapMajor<T>(v.Slice(ShortWeight.Offset, ShortWeight.Length), _twT, 3 * d, 3);
+            var term = Buffers.Ensure(ref _tTmp, 3L * n).AsSpan(0, 3 * n);
+            DepthwiseConv.Forward<T>(z, _twT, default, term, default, default, shape);
+            TensorPrimitives.Add(dzc, term, dzc);
+        }
+        // vg = v·x1:  dvg = dv·x1 + v·dx1
+        for (int r = 0; r < rows; r++)
+        {
+            var o = dvg.Slice(r * d, d);
+            TensorPrimitives.Multiply(dzc.Slice(r * 3 * d + 2 * d, d), zc.Slice(r * 3 * d, d), o);
+            TensorPrimitives.FusedMultiplyAdd(zc.Slice(r * 3 * d + 2 * d, d), dzc.Slice(r * 3 * d, d), o, o);
+        }
+        // y = LongConv(vg) + vg·D
+        _main.ForwardTangent(vg, dvg, v, dyc);
+        // g = y·x2 (+ LongConv2(u) + u·D2):  dg = dy·x2 + y·dx2 (+ resid'(u; du))
+        for (int r = 0; r < rows; r++)
+        {
+            var o = dg.Slice(r * d, d);
+            TensorPrimitives.Multiply(dyc.Slice(r * d, d), zc.Slice(r * 3 * d + d, d), o);
+            TensorPrimitives.FusedMultiplyAdd(y.Slice(r * d, d), dzc.Slice(r * 3 * d + d, d), o, o);
+        }
+        _resid?.ForwardTangent(u[..n], du.IsEmpty ? default : du[..n], v, dg, accumulate: true);
+        // out = out_linear(g)
+        OutLinear.ForwardTangent(g, dg, v, dy, rows);
+    }
 
     public long ForwardMultiplyAdds(int batch, int length)
     {
@@ -160,6 +218,8 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
         private readonly SpectralConvolution<T>? _spectral;
         private readonly T[] _kT, _krT, _dkT, _dkrT;
         private T[] _kSeq = [], _dkSeq = [];
+        private readonly T[] _tkT, _tkrT;   // tangent: the filters' directions [taps, d]
+        private T[] _tkSeq = [];            // and on the circle (bidirectional)
         private T[] _x = [];     // the input of the last forward (the skip's gradient needs it)
         private int _batch, _length, _kRows;
 
@@ -185,6 +245,7 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
             }
             if (Map is null) _spectral = new SpectralConvolution<T>(plainFft: conv == "fft");
             _kT = new T[lMax * d]; _krT = new T[lMax * d]; _dkT = new T[lMax * d]; _dkrT = new T[lMax * d];
+            _tkT = new T[lMax * d]; _tkrT = new T[lMax * d];
         }
 
         public Parameter Skip { get; }
@@ -261,6 +322,43 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
                 TensorPrimitives.MultiplyAdd(dy.Slice(r * d, d), D, dxr, dxr);
                 if (Skip.Trainable)
                     for (int c = 0; c < d; c++) dD[c] += dy[r * d + c] * x[r * d + c];
+            }
+        }
+
+        /// <summary>
+        /// Tangent of <see cref="Forward"/> at its point x (the kept one): dy (+)= LongConv(dx, k) + LongConv(x, dk)
+        /// + dx·D + x·dD, dk the filters' tangent laid out as Forward lays out k (dx may be empty).
+        /// </summary>
+        public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, bool accumulate = false)
+        {
+            int d = _d, batch = _batch, length = _length, rows = batch * length;
+            if (Map is not null) Map.ForwardTangent(dx, v, dy, accumulate);
+            else
+            {
+                int taps = Math.Min(length, _lMax);
+                _fwd!.Tangent(v, taps, _tkT);
+                if (_rev is null) _spectral!.ForwardTangent(dx, _tkT.AsSpan(0, taps * d), taps, dy, accumulate);
+                else
+                {
+                    // the same circle as Forward's k: rows 0..taps-1 = dk_fwd, row N−m = dk_rev[m−1]
+                    _rev.Tangent(v, taps, _tkrT);
+                    int nT = _kRows;
+                    var seq = Buffers.Ensure(ref _tkSeq, (long)nT * d).AsSpan(0, nT * d);
+                    seq.Clear();
+                    _tkT.AsSpan(0, taps * d).CopyTo(seq);
+                    for (int m = 1; m <= Math.Min(length - 1, taps); m++)
+                        _tkrT.AsSpan((m - 1) * d, d).CopyTo(seq.Slice((nT - m) * d, d));
+                    _spectral!.ForwardTangent(dx, seq, nT, dy, accumulate);
+                }
+            }
+            // + dx·D + x·dD
+            var D = _store.Value(Skip);
+            ReadOnlySpan<T> dD = Skip.Trainable ? v.Slice(Skip.Offset, Skip.Length) : default;
+            for (int r = 0; r < rows; r++)
+            {
+                var yr = dy.Slice(r * d, d);
+                if (!dx.IsEmpty) TensorPrimitives.MultiplyAdd(dx.Slice(r * d, d), D, yr, yr);
+                if (!dD.IsEmpty) TensorPrimitives.MultiplyAdd(x.Slice(r * d, d), dD, yr, yr);
             }
         }
 

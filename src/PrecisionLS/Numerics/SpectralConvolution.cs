@@ -26,6 +26,7 @@ public sealed class SpectralConvolution<T> where T : unmanaged, IFloatingPointIe
     private MonarchFft<T>? _fft;
     private int _length = -1, _n, _batch, _d;
     private T[] _kSpec = [], _xSpec = [], _gSpec = [], _acc = [];
+    private T[] _tSpec = [], _tkSpec = [];   // tangent: DFT(dx)·DFT(k)/N + DFT(x)·DFT(dk)/N, and DFT(dk)/N
 
     /// <param name="plainFft">Use MathNet's FFT instead of the Monarch factorisation (for comparison).</param>
     public SpectralConvolution(bool plainFft = false) { _plain = plainFft; }
@@ -101,6 +102,64 @@ public sealed class SpectralConvolution<T> where T : unmanaged, IFloatingPointIe
         }
         MonarchFft<T>.MultiplyByKernel(gs, _kSpec, gs, _n, batch, d, conjugateKernel: true);
         InverseTransform(gs, L, batch, d, dx, accumulateDx);
+    }
+
+    /// <summary>
+    /// Forward-mode tangent of <see cref="Forward"/> at its point (the convolution is bilinear in x and k):
+    /// <code>
+    /// dy (+)= k ∗ dx + dk ∗ x = IDFT(DFT(dx) ⊙ DFT(k) + DFT(x) ⊙ DFT(dk)) / N
+    /// </code>
+    /// dx [batch, L, d] (empty: zero), dk [dkRows, d] on the same circle as <see cref="SetKernel"/>'s k (empty: zero),
+    /// with batch and L those of the last Forward. One inverse transform for both terms; reads the kept DFT(x) and
+    /// DFT(k)/N and writes neither (its own spectra), so a later <see cref="Backward"/> is unchanged.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> dx, ReadOnlySpan<T> dk, int dkRows, Span<T> dy, bool accumulate)
+    {
+        if (_length < 0 || _batch == 0) throw new InvalidOperationException("ForwardTangent needs a Forward first");
+        int d = _d, L = _length, batch = _batch;
+        if (!dx.IsEmpty && dx.Length < (long)batch * L * d) throw new ArgumentException($"dx holds {dx.Length} values, [{batch}, {L}, {d}] needs {(long)batch * L * d}", nameof(dx));
+        if (!dk.IsEmpty && (dkRows < 1 || dkRows > _n || dk.Length < (long)dkRows * d)) throw new ArgumentException($"dk must hold [{dkRows}, {d}] with 1 ≤ rows ≤ N = {_n}", nameof(dk));
+        if (dx.IsEmpty && dk.IsEmpty)
+        {
+            if (!accumulate) dy[..(batch * L * d)].Clear();
+            return;
+        }
+        long specLen = (long)_n * batch * 2 * d;
+        var ts = Grow(ref _tSpec, specLen).AsSpan(0, (int)specLen);
+        if (!dx.IsEmpty)
+        {
+            Transform(dx, L, batch, d, ts);
+            MonarchFft<T>.MultiplyByKernel(ts, _kSpec, ts, _n, batch, d, conjugateKernel: false);   // DFT(dx)·DFT(k)/N
+        }
+        if (!dk.IsEmpty)
+        {
+            var tk = Grow(ref _tkSpec, (long)_n * 2 * d).AsSpan(0, _n * 2 * d);
+            Transform(dk, dkRows, 1, d, tk);
+            T inv = T.One / T.CreateChecked(_n);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(tk, inv, tk);
+            MultiplyAddByKernel(_xSpec.AsSpan(0, (int)specLen), tk, ts, _n, batch, d, add: !dx.IsEmpty);   // + DFT(x)·DFT(dk)/N
+        }
+        InverseTransform(ts, L, batch, d, dy, accumulate);
+    }
+
+    // out[k, b, :] (+)= a[k, b, :] · kernel[k, :] (complex, per channel): a and out [N, batch, 2d], kernel [N, 2d].
+    private static void MultiplyAddByKernel(ReadOnlySpan<T> a, ReadOnlySpan<T> kernel, Span<T> output, int n, int batch, int d, bool add)
+    {
+        for (int k = 0; k < n; k++)
+        {
+            var kr = kernel.Slice(k * 2 * d, d); var ki = kernel.Slice(k * 2 * d + d, d);
+            for (int b = 0; b < batch; b++)
+            {
+                int o = (k * batch + b) * 2 * d;
+                for (int c = 0; c < d; c++)
+                {
+                    T ar = a[o + c], ai = a[o + d + c], br = kr[c], bi = ki[c];
+                    T re = ar * br - ai * bi, im = ar * bi + ai * br;
+                    output[o + c] = add ? output[o + c] + re : re;
+                    output[o + d + c] = add ? output[o + d + c] + im : im;
+                }
+            }
+        }
     }
 
     /// <summary>Multiply-adds of one forward per (entry, channel): the transforms' GEMMs (about N·(n2 + 4·n1) each, two per forward) and the product.</summary>
