@@ -467,40 +467,89 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// out[k, b, :] = a[k, b, :] · kernel[k, :] (complex, per channel; conj(kernel) when conjugateKernel): a and out
-    /// [N, batch, 2d], kernel [N, 2d] (a one-entry spectrum). out may alias a.
+    /// [N, batch, 2d], kernel [N, 2d] (a one-entry spectrum). out may alias a. Element-wise, split over the workers by k.
     /// </summary>
-    public static void MultiplyByKernel(ReadOnlySpan<T> a, ReadOnlySpan<T> kernel, Span<T> output, int n, int batch, int d, bool conjugateKernel)
+    public static unsafe void MultiplyByKernel(ReadOnlySpan<T> a, ReadOnlySpan<T> kernel, Span<T> output, int n, int batch, int d, bool conjugateKernel)
     {
-        for (int k = 0; k < n; k++)
+        fixed (T* pa = a, pk = kernel, po = output)
         {
-            var kr = kernel.Slice(k * 2 * d, d); var ki = kernel.Slice(k * 2 * d + d, d);
-            for (int b = 0; b < batch; b++)
+            var args = new SpectrumArgs { A = pa, B = pk, Out = po, Batch = batch, D = d, Conjugate = conjugateKernel };
+            ParallelFor.Run(n, Math.Max(1, 8192 / Math.Max(1, batch * 2 * d)), in args, &MultiplyRange);
+        }
+    }
+
+    /// <summary>
+    /// acc[k, :] += Σ_b conj(a[k, b, :]) · g[k, b, :]: a and g [N, batch, 2d], acc [N, 2d]. Split over the workers by k;
+    /// each k sums its batch in order, so the result does not depend on the split.
+    /// </summary>
+    public static unsafe void AccumulateConjugateProducts(ReadOnlySpan<T> a, ReadOnlySpan<T> g, Span<T> acc, int n, int batch, int d)
+    {
+        fixed (T* pa = a, pg = g, pacc = acc)
+        {
+            var args = new SpectrumArgs { A = pa, B = pg, Out = pacc, Batch = batch, D = d };
+            ParallelFor.Run(n, Math.Max(1, 8192 / Math.Max(1, batch * 2 * d)), in args, &AccumulateRange);
+        }
+    }
+
+    private unsafe struct SpectrumArgs
+    {
+        public T* A, B, Out;
+        public int Batch, D;
+        public bool Conjugate;
+    }
+
+    private static unsafe void MultiplyRange(in SpectrumArgs s, int start, int end)
+    {
+        int d = s.D, w = Vector<T>.IsSupported ? Vector<T>.Count : int.MaxValue;
+        for (int k = start; k < end; k++)
+        {
+            T* kr = s.B + (long)k * 2 * d, ki = kr + d;
+            for (int b = 0; b < s.Batch; b++)
             {
-                int o = (k * batch + b) * 2 * d;
-                for (int c = 0; c < d; c++)
+                long o = ((long)k * s.Batch + b) * 2 * d;
+                T* ar = s.A + o, ai = ar + d, outR = s.Out + o, outI = outR + d;
+                int c = 0;
+                for (; c + w <= d; c += w)
                 {
-                    T ar = a[o + c], ai = a[o + d + c], br = kr[c], bi = conjugateKernel ? -ki[c] : ki[c];
-                    output[o + c] = ar * br - ai * bi;
-                    output[o + d + c] = ar * bi + ai * br;
+                    var vr = Vector.Load(ar + c); var vi = Vector.Load(ai + c);
+                    var br = Vector.Load(kr + c); var bi = Vector.Load(ki + c);
+                    if (s.Conjugate) bi = -bi;
+                    Vector.Store(vr * br - vi * bi, outR + c);
+                    Vector.Store(vr * bi + vi * br, outI + c);
+                }
+                for (; c < d; c++)
+                {
+                    T xr = ar[c], xi = ai[c], yr = kr[c], yi = s.Conjugate ? -ki[c] : ki[c];
+                    outR[c] = xr * yr - xi * yi;
+                    outI[c] = xr * yi + xi * yr;
                 }
             }
         }
     }
 
-    /// <summary>acc[k, :] += Σ_b conj(a[k, b, :]) · g[k, b, :]: a and g [N, batch, 2d], acc [N, 2d].</summary>
-    public static void AccumulateConjugateProducts(ReadOnlySpan<T> a, ReadOnlySpan<T> g, Span<T> acc, int n, int batch, int d)
+    private static unsafe void AccumulateRange(in SpectrumArgs s, int start, int end)
     {
-        for (int k = 0; k < n; k++)
+        int d = s.D, w = Vector<T>.IsSupported ? Vector<T>.Count : int.MaxValue;
+        for (int k = start; k < end; k++)
         {
-            var sr = acc.Slice(k * 2 * d, d); var si = acc.Slice(k * 2 * d + d, d);
-            for (int b = 0; b < batch; b++)
+            T* sr = s.Out + (long)k * 2 * d, si = sr + d;
+            for (int b = 0; b < s.Batch; b++)
             {
-                int o = (k * batch + b) * 2 * d;
-                for (int c = 0; c < d; c++)
+                long o = ((long)k * s.Batch + b) * 2 * d;
+                T* ar = s.A + o, ai = ar + d, gr = s.B + o, gi = gr + d;
+                int c = 0;
+                for (; c + w <= d; c += w)
                 {
-                    T ar = a[o + c], ai = a[o + d + c], gr = g[o + c], gi = g[o + d + c];
-                    sr[c] += ar * gr + ai * gi;                  // (ar − i ai)(gr + i gi)
-                    si[c] += ar * gi - ai * gr;
+                    var vr = Vector.Load(ar + c); var vi = Vector.Load(ai + c);
+                    var hr = Vector.Load(gr + c); var hi = Vector.Load(gi + c);
+                    Vector.Store(Vector.Load(sr + c) + (vr * hr + vi * hi), sr + c);      // (ar − i ai)(gr + i gi)
+                    Vector.Store(Vector.Load(si + c) + (vr * hi - vi * hr), si + c);
+                }
+                for (; c < d; c++)
+                {
+                    T xr = ar[c], xi = ai[c], yr = gr[c], yi = gi[c];
+                    sr[c] += xr * yr + xi * yi;
+                    si[c] += xr * yi - xi * yr;
                 }
             }
         }
