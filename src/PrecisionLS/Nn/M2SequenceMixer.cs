@@ -77,7 +77,6 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
     /// <summary>The causal Monarch map (m2_conv causal_monarch), else null.</summary>
     public CausalMonarchMap<T>? Map => _main.Map;
 
-    private DepthwiseConv.Shape ShortShape(int batch, int length) => new(batch, length, 3 * _d, 3, 2, false);
 
     public void Forward(ReadOnlySpan<T> u, Span<T> output, int batch, int length)
     {
@@ -90,7 +89,7 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
         // z = in_linear(u); zc = ShortConv3(z)
         InLinear.Forward(u, z, rows);
         DepthwiseConv.ToTapMajor<T>(_store.Value(ShortWeight), _wT, 3 * d, 3);
-        DepthwiseConv.Forward<T>(z, _wT, _store.Value(ShortBias), zc, default, default, ShortShape(batch, length));
+        CausalConv3.Forward<T>(z, _wT, _store.Value(ShortBias), zc, batch, length, 3 * d);
         // v = v·x1
         for (int r = 0; r < rows; r++)
             TensorPrimitives.Multiply(zc.Slice(r * 3 * d + 2 * d, d), zc.Slice(r * 3 * d, d), vg.Slice(r * d, d));
@@ -132,7 +131,7 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
         }
         // zc = ShortConv3(z)
         Array.Clear(_dwT);
-        DepthwiseConv.Backward<T>(z, _wT, dzc, default, default, default, dz, _dwT, _store.Grad(ShortBias), ShortShape(batch, length), accumulateDx: false);
+        CausalConv3.Backward<T>(z, _wT, dzc, dz, _dwT, _store.Grad(ShortBias), batch, length, 3 * d, accumulateDx: false);
         DepthwiseConv.AddFromTapMajor<T>(_dwT, _store.Grad(ShortWeight), 3 * d, 3);
         // z = in_linear(u)
         InLinear.Backward(u, dz, du, rows, accumulateDx: true);
@@ -166,13 +165,12 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
         // z = in_linear(u)
         InLinear.ForwardTangent(u, du, v, dz, rows);
         // zc = ShortConv3(z; w) + b:  dzc = ShortConv3(dz; w) + ShortConv3(z; dw) + db
-        var shape = ShortShape(batch, length);
-        DepthwiseConv.Forward<T>(dz, _wT, ShortBias.Trainable ? v.Slice(ShortBias.Offset, ShortBias.Length) : default, dzc, default, default, shape);
+        CausalConv3.Forward<T>(dz, _wT, ShortBias.Trainable ? v.Slice(ShortBias.Offset, ShortBias.Length) : default, dzc, batch, length, 3 * d);
         if (ShortWeight.Trainable)
         {
             DepthwiseConv.ToTapMajor<T>(v.Slice(ShortWeight.Offset, ShortWeight.Length), _twT, 3 * d, 3);
             var term = Buffers.Ensure(ref _tTmp, 3L * n).AsSpan(0, 3 * n);
-            DepthwiseConv.Forward<T>(z, _twT, default, term, default, default, shape);
+            CausalConv3.Forward<T>(z, _twT, default, term, batch, length, 3 * d);
             TensorPrimitives.Add(dzc, term, dzc);
         }
         // vg = v·x1:  dvg = dv·x1 + v·dx1
@@ -199,7 +197,7 @@ public sealed class M2SequenceMixer<T> : ISequenceMixer<T> where T : unmanaged, 
     public long ForwardMultiplyAdds(int batch, int length)
     {
         long rows = (long)batch * length;
-        long ma = InLinear.MultiplyAdds(rows) + OutLinear.MultiplyAdds(rows) + ShortShape(batch, length).MultiplyAdds + 3 * rows * _d;
+        long ma = InLinear.MultiplyAdds(rows) + OutLinear.MultiplyAdds(rows) + 3 * rows * 3 * _d + 3 * rows * _d;
         ma += _main.ForwardMultiplyAdds(batch, length);
         if (_resid is not null) ma += _resid.ForwardMultiplyAdds(batch, length);
         return ma;
