@@ -1,3 +1,4 @@
+using PrecisionLS.Config;
 using System.Numerics;
 
 namespace PrecisionLS.Training;
@@ -12,10 +13,10 @@ public readonly record struct LbfgsOptions(int History = 20, double C1 = 1e-4, d
     /// <summary>Throws naming the training key of the first bad setting.</summary>
     public void Validate()
     {
-        if (History < 1 || History > 1000) throw new ArgumentOutOfRangeException(nameof(History), History, "training.lbfgs_history must be in 1..1000");
+        if (History < 1 || History > 1000) throw new ConfigException($"training.lbfgs_history = {History} must be in 1..1000");
         if (!(C1 > 0 && C1 < C2 && C2 < 1))
-            throw new ArgumentOutOfRangeException(nameof(C1), $"training.line_search_c1 = {C1} and line_search_c2 = {C2} must satisfy 0 < c1 < c2 < 1");
-        if (MaxEvaluations < 2) throw new ArgumentOutOfRangeException(nameof(MaxEvaluations), MaxEvaluations, "training.line_search_max_evals must be at least 2");
+            throw new ConfigException($"training.line_search_c1 = {C1} and line_search_c2 = {C2} must satisfy 0 < c1 < c2 < 1");
+        if (MaxEvaluations < 2) throw new ConfigException($"training.line_search_max_evals = {MaxEvaluations} must be at least 2");
     }
 }
 

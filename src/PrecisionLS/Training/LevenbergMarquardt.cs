@@ -1,3 +1,4 @@
+using PrecisionLS.Config;
 using System.Numerics;
 
 namespace PrecisionLS.Training;
@@ -14,10 +15,10 @@ public readonly record struct GaussNewtonOptions(int CgMaxIterations = 50, doubl
     /// <summary>Throws naming the training key of the first bad setting.</summary>
     public void Validate()
     {
-        if (CgMaxIterations < 1) throw new ArgumentOutOfRangeException(nameof(CgMaxIterations), CgMaxIterations, "training.cg_max_iters must be at least 1");
-        if (!(CgTolerance > 0 && CgTolerance < 1)) throw new ArgumentOutOfRangeException(nameof(CgTolerance), CgTolerance, "training.cg_tolerance must be in (0, 1)");
+        if (CgMaxIterations < 1) throw new ConfigException($"training.cg_max_iters = {CgMaxIterations} must be at least 1");
+        if (!(CgTolerance > 0 && CgTolerance < 1)) throw new ConfigException($"training.cg_tolerance = {CgTolerance} must be in (0, 1)");
         if (!(InitialDamping > 0) || !double.IsFinite(InitialDamping))
-            throw new ArgumentOutOfRangeException(nameof(InitialDamping), InitialDamping, "training.gn_initial_damping must be positive and finite");
+            throw new ConfigException($"training.gn_initial_damping = {InitialDamping} must be positive and finite");
     }
 }
 

@@ -248,11 +248,11 @@ public class SecondOrderOptimizerTests
     [Fact]
     public void Options_name_their_training_keys()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new LbfgsOptions(History: 0).Validate());
+        Exception e = Assert.Throws<PrecisionLS.Config.ConfigException>(() => new LbfgsOptions(History: 0).Validate());
         Assert.Contains("training.lbfgs_history", e.Message);
-        e = Assert.Throws<ArgumentOutOfRangeException>(() => new LbfgsOptions(C1: 0.95, C2: 0.9).Validate());
+        e = Assert.Throws<PrecisionLS.Config.ConfigException>(() => new LbfgsOptions(C1: 0.95, C2: 0.9).Validate());
         Assert.Contains("training.line_search_c1", e.Message);
-        e = Assert.Throws<ArgumentOutOfRangeException>(() => new GaussNewtonOptions(CgTolerance: 2).Validate());
+        e = Assert.Throws<PrecisionLS.Config.ConfigException>(() => new GaussNewtonOptions(CgTolerance: 2).Validate());
         Assert.Contains("training.cg_tolerance", e.Message);
     }
 }
