@@ -44,6 +44,8 @@ public sealed unsafe class Attention<T> : ISequenceMixer<T> where T : unmanaged,
     private T[] _mask = [], _maskScaled = [];
     private int[] _rowLengths = [];
     private int _maskLength = -1;
+    // Tangent scratch: dqkv [B·L, 3d], do [B·L, d], one head's dS [L, Lp] and dkᵀ [hs, Lp].
+    private T[] _tQkv = [], _tO = [], _tS = [], _tPackT = [];
 
     /// <summary>Registers c_attn (d → 3d) and c_proj (d → d), both with bias.</summary>
     /// <exception cref="ArgumentException">d or nHead not positive, or d not divisible by nHead.</exception>
@@ -177,6 +179,71 @@ public sealed unsafe class Attention<T> : ISequenceMixer<T> where T : unmanaged,
         // [q | k | v] = c_attn(x):  dW_attn += dqkvᵀ x,  db_attn += Σ dqkv,  dx += dqkv W_attn
         CAttn.Backward(x, dqkv, dx, rows, accumulateDx: true);
         StepProfiler.Stop("attn.bwd.c_attn", t0);
+    }
+
+    /// <summary>
+    /// Forward-mode tangent at Forward's point (qkv, A and o still cached):
+    /// <code>
+    /// [dq | dk | dv] = c_attn'(x; dx, v)
+    /// dS = (dq kᵀ + q dkᵀ) / sqrt(hs)
+    /// dA = A ∘ (dS − rowsum(A ∘ dS))      softmax (the softmax Jacobian is symmetric: the backward's row kernel)
+    /// dA = dS ∘ M                         linear
+    /// do_h = dA v + A dv,   dy = c_proj'(o; do, v)
+    /// </code>
+    /// Overwrites dy; dx may be empty (zero).
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int batch, int length)
+    {
+        int rows = batch * length, d = _d, hs = _hs, L = length, lp = PaddedLength(length);
+        int n = rows * d;
+        if (x.Length < n || dy.Length < n || (!dx.IsEmpty && dx.Length < n))
+            throw new ArgumentException($"x, dx and dy need batch·length·d = {n} values (have {x.Length}, {dx.Length}, {dy.Length})");
+        if (_o.Length < n || _att.Length - _attBase < (long)batch * NHead * L * lp)
+            throw new InvalidOperationException($"ForwardTangent for batch {batch}, length {length} without a Forward of that shape");
+        Prepare(L, lp);
+        var dqkv = Buffers.Ensure(ref _tQkv, 3L * n).AsSpan(0, 3 * n);
+        var dO = Buffers.Ensure(ref _tO, n).AsSpan(0, n);
+        Buffers.Ensure(ref _tS, (long)L * lp);
+        Buffers.Ensure(ref _tPackT, (long)hs * lp);
+        _tPackT.AsSpan(0, hs * lp).Clear();
+        long t0 = StepProfiler.Start();
+        // [q | k | v] = c_attn(x)
+        CAttn.ForwardTangent(x, dx, v, dqkv, rows);
+        StepProfiler.Stop("attn.tangent.c_attn", t0); t0 = StepProfiler.Start();
+        nint ld = 3 * d;
+        var rowSkip = Causal ? TriangleSkip.NUpToRow : TriangleSkip.None;
+        var kSkip = Causal ? TriangleSkip.KUpToRow : TriangleSkip.None;
+        fixed (T* pqkv = _qkv, pAtt = _att, pd = dqkv, pdo = dO, pkT = _packT, pdkT = _tPackT, ps = _tS, pMaskS = _maskScaled)
+        {
+            var block = new Span<T>(ps, L * lp);
+            for (int b = 0; b < batch; b++)
+                for (int h = 0; h < NHead; h++)
+                {
+                    nint off = (nint)b * L * ld + h * hs;
+                    T* q = pqkv + off, k = q + d, vv = q + 2 * d;
+                    T* dq = pd + off, dk = dq + d, dv = dq + 2 * d;
+                    T* a = pAtt + _attBase + ((nint)b * NHead + h) * L * lp;
+                    T* doh = pdo + (nint)b * L * d + h * hs;
+                    // kᵀ, dkᵀ [hs, Lp] (pad columns stay zero)
+                    Transpose(k, ld, pkT, lp, L, hs);
+                    Transpose(dk, ld, pdkT, lp, L, hs);
+                    // S = q kᵀ:  dS = dq kᵀ + q dkᵀ (the 1/sqrt(hs) comes next)
+                    block.Clear();
+                    SmallGemm.Run(dq, ld, 1, pkT, lp, ps, lp, L, lp, hs, accumulate: true, rowSkip);
+                    SmallGemm.Run(q, ld, 1, pdkT, lp, ps, lp, L, lp, hs, accumulate: true, rowSkip);
+                    // A = softmax(S / sqrt(hs) + mask):  dA = A ∘ (G − rowsum(A ∘ G)), G = dS / sqrt(hs);  linear: dA = dS ∘ M / sqrt(hs)
+                    if (Softmax)
+                        for (int i = 0; i < L; i++) SoftmaxKernel.RowBackward(new ReadOnlySpan<T>(a + i * lp, lp), block.Slice(i * lp, lp), _scale);
+                    else TensorPrimitives.Multiply(block, new ReadOnlySpan<T>(pMaskS, L * lp), block);
+                    // o_h = A v:  do_h = dA v + A dv
+                    SmallGemm.Run(ps, lp, 1, vv, ld, doh, d, L, hs, L, accumulate: false, kSkip);
+                    SmallGemm.Run(a, lp, 1, dv, ld, doh, d, L, hs, L, accumulate: true, kSkip);
+                }
+        }
+        StepProfiler.Stop("attn.tangent.heads", t0); t0 = StepProfiler.Start();
+        // y = c_proj(o)
+        CProj.ForwardTangent(_o.AsSpan(0, n), dO, v, dy, rows);
+        StepProfiler.Stop("attn.tangent.c_proj", t0);
     }
 
     /// <summary>

@@ -24,6 +24,10 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
     private T[] _zp = [], _zc = [], _g = [], _y = [];
     // [W_in; W_p] and [b_in; b_p] stacked, refreshed each forward; the gradient of the stack per backward.
     private readonly T[] _wCat, _wCatT, _bCat, _dwCat, _dbCat;
+    // Tangent: the parameter direction of the stack, transposed [d, 2d], and of its bias [2d]; scratch dzp [rows, 2d],
+    // dzc, dg and dy [rows, d].
+    private readonly T[] _tWCatT, _tBCat;
+    private T[] _tZp = [], _tZc = [], _tG = [], _tY = [];
 
     /// <param name="store">Where the parameters are registered.</param>
     /// <param name="name">Parameter prefix, e.g. "_backbone.transformer.h.0.seq_mixer.base_conv".</param>
@@ -47,6 +51,7 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
             _ => throw new ArgumentException($"model.conv_type '{convType}' is unknown; accepted: short, long, implicit", nameof(convType)),
         };
         _wCat = new T[2 * d * d]; _wCatT = new T[2 * d * d]; _bCat = new T[2 * d]; _dwCat = new T[2 * d * d]; _dbCat = new T[2 * d];
+        _tWCatT = new T[2 * d * d]; _tBCat = new T[2 * d];
     }
 
     public bool Resid { get; }
@@ -145,6 +150,81 @@ public sealed class BaseConv<T> : ISequenceMixer<T> where T : unmanaged, IFloati
         System.Numerics.Tensors.TensorPrimitives.Add(_store.Grad(Projection.Bias!), _dbCat.AsSpan(d), _store.Grad(Projection.Bias!));
         Gemm.NN<T>(dzp, _wCat, du, rows, d, 2 * d, accumulate: true);
         StepProfiler.Stop("baseconv.bwd.in_proj+projection", t0);
+    }
+
+    /// <summary>
+    /// Forward-mode tangent at Forward's point (no block residual; the block adds du):
+    /// <code>
+    /// [dz | dp] = du [W_in; W_p]ᵀ + u [dW_in; dW_p]ᵀ + [db_in; db_p]
+    /// dzc = Conv'(z; dz, v)                      (the convolution's tangent, "+ dz" inside when resid)
+    /// dg  = dzc·p + zc·dp
+    /// dy  = out_proj'(g; dg, v)
+    /// dout = bw0·dy + bw1·du + dbw0·y + dbw1·u   (resid; otherwise dout = dy)
+    /// </code>
+    /// v is a parameter direction in the store's layout (frozen entries ignored); du may be empty. Overwrites dOutput.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> u, ReadOnlySpan<T> du, ReadOnlySpan<T> v, Span<T> dOutput, int batch, int length)
+    {
+        int rows = batch * length, d = _d, n = rows * d;
+        if (_zc.Length < n) throw new InvalidOperationException($"BaseConv tangent over {rows} rows, but the last forward kept fewer");
+        var dzp = Buffers.Ensure(ref _tZp, 2L * n).AsSpan(0, 2 * n);
+        var dzc = Buffers.Ensure(ref _tZc, n).AsSpan(0, n);
+        var dg = Buffers.Ensure(ref _tG, n).AsSpan(0, n);
+        var zp = _zp.AsSpan(0, 2 * n); var zc = _zc.AsSpan(0, n); var g = _g.AsSpan(0, n);
+        long t0 = StepProfiler.Start();
+        // [z | p] = u [W_in; W_p]ᵀ + [b_in; b_p]:  [dz | dp] = du [W_in; W_p]ᵀ + u [dW_in; dW_p]ᵀ + [db_in; db_p]
+        bool dW = InProj.Weight.Trainable || Projection.Weight.Trainable;
+        FillTransposedDirection(v, InProj.Weight, 0); FillTransposedDirection(v, Projection.Weight, d);
+        FillDirection(v, InProj.Bias!, _tBCat.AsSpan(0, d)); FillDirection(v, Projection.Bias!, _tBCat.AsSpan(d, d));
+        if (!du.IsEmpty)
+        {
+            Gemm.NN<T>(du, _wCatT, _tBCat, dzp, rows, 2 * d, d);
+            if (dW) Gemm.NN<T>(u, _tWCatT, dzp, rows, 2 * d, d, accumulate: true);
+        }
+        else Gemm.NN<T>(u, _tWCatT, _tBCat, dzp, rows, 2 * d, d);
+        StepProfiler.Stop("baseconv.tangent.in_proj+projection", t0); t0 = StepProfiler.Start();
+        // zc = Conv(z) (+ z):  dzc = Conv'(z; dz, v)
+        Conv.ForwardTangent(zp, dzp, v, dzc, batch, length, inStride: 2 * d);
+        // g = zc·p:  dg = dzc·p + zc·dp
+        for (int r = 0; r < rows; r++)
+        {
+            var dgr = dg.Slice(r * d, d);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(dzc.Slice(r * d, d), zp.Slice(r * 2 * d + d, d), dgr);
+            System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(zc.Slice(r * d, d), dzp.Slice(r * 2 * d + d, d), dgr, dgr);
+        }
+        StepProfiler.Stop("baseconv.tangent.conv", t0); t0 = StepProfiler.Start();
+        // y = out_proj(g)
+        if (BranchWeights is null) { OutProj.ForwardTangent(g, dg, v, dOutput, rows); return; }
+        var dy = Buffers.Ensure(ref _tY, n).AsSpan(0, n);
+        OutProj.ForwardTangent(g, dg, v, dy, rows);
+        // out = bw0·y + bw1·u:  dout = bw0·dy + bw1·du + dbw0·y + dbw1·u
+        var bw = _store.Value(BranchWeights);
+        var o = dOutput[..n];
+        if (du.IsEmpty) System.Numerics.Tensors.TensorPrimitives.Multiply(dy, bw[0], o);
+        else Elementwise.LinearCombination(bw[0], dy, bw[1], du[..n], o);
+        if (BranchWeights.Trainable)
+        {
+            var dbw = v.Slice(BranchWeights.Offset, 2);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(_y.AsSpan(0, n), dbw[0], o, o);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(u[..n], dbw[1], o, o);
+        }
+        StepProfiler.Stop("baseconv.tangent.out_proj+branch", t0);
+    }
+
+    // _tWCatT[i, col0 + o] = v[w][o, i] (zero when w is frozen): the direction of one half of the stack, transposed.
+    private void FillTransposedDirection(ReadOnlySpan<T> v, Parameter w, int col0)
+    {
+        int d = _d;
+        if (!w.Trainable) { for (int i = 0; i < d; i++) _tWCatT.AsSpan(i * 2 * d + col0, d).Clear(); return; }
+        var dw = v.Slice(w.Offset, w.Length);
+        for (int o = 0; o < d; o++)
+            for (int i = 0; i < d; i++) _tWCatT[i * 2 * d + col0 + o] = dw[o * d + i];
+    }
+
+    private static void FillDirection(ReadOnlySpan<T> v, Parameter p, Span<T> dst)
+    {
+        if (p.Trainable) v.Slice(p.Offset, p.Length).CopyTo(dst);
+        else dst.Clear();
     }
 
     public long ForwardMultiplyAdds(int batch, int length)

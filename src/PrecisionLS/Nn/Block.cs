@@ -19,6 +19,7 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
     private T[] _u = [];      // LN1(h), the mixer's input (when LN1 exists)
     private T[] _mid = [];    // h after the mixer stage (when an MLP follows)
     private T[] _v = [];      // LN2(mid), the MLP's input (when LN2 exists)
+    private T[] _tU = [], _tMid = [], _tV = [];   // tangents of u, mid and v (ForwardTangent)
 
     public Block(ModelConfig config, ParameterStore<T> store, string prefix, int layer)
     {
@@ -100,6 +101,40 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
         Mixer.Backward(_u.AsSpan(0, n), dm, du, batch, length);
         if (Resid) dm.CopyTo(dhIn);
         Ln1.Backward(hIn, du, dhIn[..n], rows, accumulateDx: Resid);
+    }
+
+    /// <summary>
+    /// Forward-mode tangent at Forward's point: dhOut = J_h dhIn + J_θ v, each stage's tangent in Forward's order
+    /// (LN1, mixer, + dhIn, LN2, MLP, + dmid). v is a parameter direction in the store's layout (frozen entries
+    /// ignored); dhIn may be empty (zero). Overwrites dhOut; leaves Backward's caches untouched.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> hIn, ReadOnlySpan<T> dhIn, ReadOnlySpan<T> v, Span<T> dhOut, int batch, int length)
+    {
+        int rows = batch * length, n = rows * _d;
+        hIn = hIn[..n];
+        if (!dhIn.IsEmpty) dhIn = dhIn[..n];
+        Span<T> dm = Mlp is null ? dhOut[..n] : Buffers.Ensure(ref _tMid, n).AsSpan(0, n);
+        // h ← h + Mixer(LN1(h))
+        ReadOnlySpan<T> u = hIn, du = dhIn;
+        if (Ln1 is not null)
+        {
+            var duBuf = Buffers.Ensure(ref _tU, n).AsSpan(0, n);
+            Ln1.ForwardTangent(hIn, dhIn, v, duBuf, rows);
+            u = _u.AsSpan(0, n); du = duBuf;
+        }
+        Mixer.ForwardTangent(u, du, v, dm, batch, length);
+        if (Resid && !dhIn.IsEmpty) TensorPrimitives.Add(dm, dhIn, dm);
+        if (Mlp is null) return;
+        // h ← h + MLP(LN2(h))
+        ReadOnlySpan<T> mid = _mid.AsSpan(0, n), x = mid, dx = dm;
+        if (Ln2 is not null)
+        {
+            var dvBuf = Buffers.Ensure(ref _tV, n).AsSpan(0, n);
+            Ln2.ForwardTangent(mid, dm, v, dvBuf, rows);
+            x = _v.AsSpan(0, n); dx = dvBuf;
+        }
+        Mlp.ForwardTangent(x, dx, v, dhOut[..n], rows);
+        if (Resid) TensorPrimitives.Add(dhOut[..n], dm, dhOut[..n]);
     }
 
     public long ForwardMultiplyAdds(int batch, int length)

@@ -26,6 +26,7 @@ public sealed class BlockdiagLinear<T> : ILinearLayer<T> where T : unmanaged, IF
     private readonly ParameterStore<T> _store;
     private T[] _xp = [];     // x zero-padded to InExtended (only when In < InExtended)
     private T[] _yp = [];     // the full-width output before the cut (only when Out < OutExtended)
+    private T[] _tXp = [], _tAcc = [], _tTmp = [];   // tangent scratch: padded dx, the full-width tangent and one term
 
     /// <summary>
     /// A block-diagonal Linear from <paramref name="inFeatures"/> to <paramref name="outFeatures"/> with
@@ -117,6 +118,49 @@ public sealed class BlockdiagLinear<T> : ILinearLayer<T> where T : unmanaged, IF
             PaddedColumns.Cut<T>(dxp, InExtended, dx, In, rows, default, accumulateDx);
         }
         StepProfiler.Stop("blockdiag_linear.bwd", t0);
+    }
+
+    /// <summary>
+    /// Forward-mode tangent on Forward's x: dy = blockdiag(w) dx + blockdiag(dw) x + db, cut to out (dw, db this
+    /// layer's slices of <paramref name="v"/>, zero when frozen; dx may be empty). Overwrites dy.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int rows)
+    {
+        long t0 = StepProfiler.Start();
+        CheckLength(x.Length, (long)rows * In, "x"); CheckLength(dy.Length, (long)rows * Out, "dy");
+        int nOut = rows * OutExtended;
+        var acc = Buffers.Ensure(ref _tAcc, nOut).AsSpan(0, nOut);
+        var tmp = Buffers.Ensure(ref _tTmp, nOut).AsSpan(0, nOut);
+        bool any = false;
+        if (!dx.IsEmpty)
+        {
+            ReadOnlySpan<T> dxp = dx[..(rows * In)];
+            if (InExtended > In)
+            {
+                var buf = Buffers.Ensure(ref _tXp, (long)rows * InExtended).AsSpan(0, rows * InExtended);
+                PaddedColumns.Pad<T>(dx, rows, In, buf, InExtended);
+                dxp = buf;
+            }
+            BlockDiagonalMultiply.Forward<T>(dxp, _store.Value(Weight), acc, Nblocks, OutBlock, InBlock, rows);
+            any = true;
+        }
+        if (Weight.Trainable)
+        {
+            ReadOnlySpan<T> xp = x[..(rows * In)];
+            if (InExtended > In)
+            {
+                var buf = Buffers.Ensure(ref _xp, (long)rows * InExtended).AsSpan(0, rows * InExtended);
+                PaddedColumns.Pad<T>(x, rows, In, buf, InExtended);   // the same values Forward kept
+                xp = buf;
+            }
+            BlockDiagonalMultiply.Forward<T>(xp, v.Slice(Weight.Offset, Weight.Length), any ? tmp : acc, Nblocks, OutBlock, InBlock, rows);
+            if (any) System.Numerics.Tensors.TensorPrimitives.Add(acc, tmp, acc);
+            any = true;
+        }
+        if (!any) acc.Clear();
+        ReadOnlySpan<T> db = Bias is not null && Bias.Trainable ? v.Slice(Bias.Offset, Bias.Length) : default;
+        PaddedColumns.Cut<T>(acc, OutExtended, dy, Out, rows, db, accumulate: false);
+        StepProfiler.Stop("blockdiag_linear.tangent", t0);
     }
 
     /// <summary>Multiply-adds of one forward: rows·nblocks·out_blksz·in_blksz.</summary>

@@ -30,6 +30,14 @@ public interface IConvolution<T> where T : unmanaged, IFloatingPointIeee754<T>
     void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dOut, ReadOnlySpan<T> gate, ReadOnlySpan<T> y, Span<T> dGate, Span<T> dx,
         int batch, int length, int inStride = 0, int outStride = 0, bool accumulateDx = true);
 
+    /// <summary>
+    /// Forward-mode tangent of the ungated map y = Conv(x) (+ x) at Forward's point: dy = Conv(dx) (+ dx) + Conv_dθ(x),
+    /// dθ this layer's slice of the parameter direction <paramref name="v"/> (store layout; zero when frozen).
+    /// x and dx rows are inStride apart, dy rows d apart. Overwrites dy; leaves Backward's caches untouched.
+    /// Needs Forward's length.
+    /// </summary>
+    void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int batch, int length, int inStride = 0);
+
     /// <summary>Multiply-adds of one forward pass.</summary>
     long ForwardMultiplyAdds(int batch, int length);
 }

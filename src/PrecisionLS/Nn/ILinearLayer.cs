@@ -25,6 +25,13 @@ public interface ILinearLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx, int rows, bool accumulateDx);
 
+    /// <summary>
+    /// Forward-mode tangent on Forward's x: dy = dx Wᵀ + x dWᵀ + db, where dW, db are this layer's slices of the
+    /// parameter direction <paramref name="v"/> (laid out as the store's values; zero when frozen) and dx may be
+    /// empty (zero). Overwrites dy; leaves Backward's caches untouched.
+    /// </summary>
+    void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int rows);
+
     /// <summary>Multiply-adds of one forward over <paramref name="rows"/> rows (backward is about 2x).</summary>
     long MultiplyAdds(long rows);
 

@@ -29,6 +29,14 @@ public interface ISequenceMixer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Backward(x, dy, dx, batch, length);
     }
 
+    /// <summary>
+    /// Forward-mode tangent (JVP) at Forward's point: dy = J_x dx + J_θ v, exact (no finite differences). x is
+    /// Forward's input, dx its tangent [batch, length, d] (empty = zero), v a parameter direction laid out as
+    /// <see cref="ParameterStore{T}.Values"/> (entries of frozen parameters are ignored). Overwrites dy; leaves
+    /// what Backward needs untouched. No residual: the block adds dx itself.
+    /// </summary>
+    void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int batch, int length);
+
     /// <summary>Multiply-adds of one forward pass (backward counted as twice this by callers).</summary>
     long ForwardMultiplyAdds(int batch, int length);
 }

@@ -25,6 +25,7 @@ public sealed class ImplicitLongConvolution<T> : IConvolution<T> where T : unman
     // Forward caches, l_max rows at most: pre-activation h = mlp.0(z), a = relu(h), k = mlp.2(a) (the filter, lag-major).
     private readonly T[] _h, _a, _k;
     private readonly T[] _dk, _da;       // backward scratch
+    private readonly T[] _tk, _th;       // tangent scratch: dk [L', d], dh then da [L', d_hidden]
     private int _lastTaps = -1;
 
     public ImplicitLongConvolution(ParameterStore<T> store, string name, int channels, int lMax, bool causal, bool resid,
@@ -41,6 +42,7 @@ public sealed class ImplicitLongConvolution<T> : IConvolution<T> where T : unman
         Mlp2 = new Linear<T>(store, name + ".mlp.2", dHidden, channels);
         _h = new T[lMax * dHidden]; _a = new T[lMax * dHidden]; _da = new T[lMax * dHidden];
         _k = new T[lMax * channels]; _dk = new T[lMax * channels];
+        _tk = new T[lMax * channels]; _th = new T[lMax * dHidden];
         _conv = new FilterConvolution<T>(channels, causal, resid);
     }
 
@@ -141,6 +143,23 @@ public sealed class ImplicitLongConvolution<T> : IConvolution<T> where T : unman
         Mlp2.Backward(_a.AsSpan(0, taps * H), dk, da, taps, accumulateDx: false);   // k = a W2ᵀ + b2
         for (int i = 0; i < da.Length; i++) if (!(h[i] > T.Zero)) da[i] = T.Zero;   // a = relu(h); PyTorch: 0 at h = 0
         Mlp0.Backward(z, da, default, taps);                                         // h = z W0ᵀ + b0
+    }
+
+    /// <summary>
+    /// Forward-mode tangent (ungated): the filter's tangent through its MLP (z is frozen), dh = mlp.0'(z; v),
+    /// da = dh·[h &gt; 0], dk = mlp.2'(a; da, v), then dy = k ∗ dx (+ dx) + dk ∗ x. Rows as in
+    /// <see cref="IConvolution{T}.ForwardTangent"/>; overwrites dy. Needs Forward's length.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int batch, int length, int inStride = 0)
+    {
+        int taps = TapsFor(length), H = DHidden;
+        if (taps != _lastTaps) throw new InvalidOperationException($"tangent for length {length}, but the last forward used {_lastTaps} filter taps");
+        var z = _store.Value(PositionalFeatures)[..(taps * DEmb)];
+        var h = _h.AsSpan(0, taps * H); var dh = _th.AsSpan(0, taps * H); var dk = _tk.AsSpan(0, taps * Channels);
+        Mlp0.ForwardTangent(z, default, v, dh, taps);                                // h = z W0ᵀ + b0: dh = z dW0ᵀ + db0
+        for (int i = 0; i < dh.Length; i++) if (!(h[i] > T.Zero)) dh[i] = T.Zero;    // a = relu(h): da = dh·[h > 0]
+        Mlp2.ForwardTangent(_a.AsSpan(0, taps * H), dh, v, dk, taps);               // k = a W2ᵀ + b2: dk = da W2ᵀ + a dW2ᵀ + db2
+        _conv.ForwardTangent(dk, taps, x, dx, dy, batch, length, inStride);
     }
 
     /// <summary>Multiply-adds: the filter MLP over L' = min(L, l_max) positions plus the long convolution.</summary>

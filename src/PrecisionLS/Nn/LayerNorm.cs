@@ -118,6 +118,50 @@ public sealed class LayerNorm<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
+    /// Forward-mode tangent on Forward's x (μ and rstd still cached): with c = x − μ, dc = dx − mean(dx),
+    /// dx̂ = rstd·(dc − x̂·mean(x̂·dc)) (from d rstd = −rstd³·mean(c·dc)), and dy = dx̂·weight + x̂·dweight + dbias,
+    /// (dweight, dbias) this layer's slices of <paramref name="v"/> (zero when frozen). dx may be empty (zero).
+    /// Overwrites dy.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int rows)
+    {
+        int d = _d;
+        long n = (long)rows * d;
+        CheckLength(x.Length, n, "x"); CheckLength(dy.Length, n, "dy");
+        if (!dx.IsEmpty) CheckLength(dx.Length, n, "dx");
+        if (_mean.Length < rows) throw new InvalidOperationException($"LayerNorm tangent over {rows} rows, but the last forward kept {_mean.Length}");
+        long t0 = StepProfiler.Start();
+        var w = _store.Value(Weight);
+        ReadOnlySpan<T> dw = Weight.Trainable ? v.Slice(Weight.Offset, Weight.Length) : default;
+        ReadOnlySpan<T> db = Bias is not null && Bias.Trainable ? v.Slice(Bias.Offset, Bias.Length) : default;
+        var xhat = _xhat.AsSpan(); var dc = _dxhat.AsSpan();
+        T invD = T.One / T.CreateChecked(d);
+        for (int r = 0; r < rows; r++)
+        {
+            var xr = x.Slice(r * d, d);
+            var dyr = dy.Slice(r * d, d);
+            T rstd = _rstd[r];
+            TensorPrimitives.Subtract(xr, _mean[r], xhat);
+            TensorPrimitives.Multiply(xhat, rstd, xhat);                  // x̂ = (x − μ)·rstd, recomputed
+            if (!dx.IsEmpty)
+            {
+                var dxr = dx.Slice(r * d, d);
+                // x̂ = (x − μ)·rstd:  dx̂ = rstd·(dc − x̂·mean(x̂·dc)),  dc = dx − mean(dx)
+                TensorPrimitives.Subtract(dxr, TensorPrimitives.Sum(dxr) * invD, dc);
+                T m = TensorPrimitives.Dot<T>(xhat, dc) * invD;
+                TensorPrimitives.MultiplyAdd(xhat, -m, dc, dc);
+                TensorPrimitives.Multiply(dc, rstd, dc);
+                // y = x̂·weight + bias:  dy = dx̂·weight (+ x̂·dweight + dbias)
+                TensorPrimitives.Multiply(dc, w, dyr);
+            }
+            else dyr.Clear();
+            if (!dw.IsEmpty) TensorPrimitives.FusedMultiplyAdd(xhat, dw, dyr, dyr);
+            if (!db.IsEmpty) TensorPrimitives.Add(dyr, db, dyr);
+        }
+        StepProfiler.Stop("layernorm.tangent", t0);
+    }
+
+    /// <summary>
     /// Multiply-adds of one forward over <paramref name="rows"/> rows: 3 per element (the centred sum of squares,
     /// the scaling by rstd and the affine weight/bias); backward is about twice that.
     /// </summary>

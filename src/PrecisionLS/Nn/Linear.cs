@@ -50,6 +50,28 @@ public sealed class Linear<T> : ILinearLayer<T> where T : unmanaged, IFloatingPo
         StepProfiler.Stop("linear.bwd.dx", t0);
     }
 
+    /// <summary>
+    /// Forward-mode tangent: dy = dx Wᵀ + x dWᵀ + db with (dW, db) this layer's slices of <paramref name="v"/>
+    /// (zero when frozen); dx may be empty (zero). Two GEMMs (one without dx); overwrites dy.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int rows)
+    {
+        long t0 = StepProfiler.Start();
+        ReadOnlySpan<T> dW = Weight.Trainable ? v.Slice(Weight.Offset, Weight.Length) : default;
+        ReadOnlySpan<T> db = Bias is not null && Bias.Trainable ? v.Slice(Bias.Offset, Bias.Length) : default;
+        var y = dy[..(rows * Out)];
+        // y = x Wᵀ + b:  dy = dx Wᵀ + db  (+ x dWᵀ)
+        if (!dx.IsEmpty)
+        {
+            Gemm.NT<T>(dx, _store.Value(Weight), db, y, rows, Out, In, accumulate: false);
+            if (!dW.IsEmpty) Gemm.NT<T>(x, dW, y, rows, Out, In, accumulate: true);
+        }
+        else if (!dW.IsEmpty) Gemm.NT<T>(x, dW, db, y, rows, Out, In, accumulate: false);
+        else if (db.IsEmpty) y.Clear();
+        else for (int r = 0; r < rows; r++) db.CopyTo(y.Slice(r * Out, Out));
+        StepProfiler.Stop("linear.tangent", t0);
+    }
+
     /// <summary>Multiply-adds of one forward over <paramref name="rows"/> rows (backward is 2x: dx and dW).</summary>
     public long MultiplyAdds(long rows) => rows * In * Out;
 

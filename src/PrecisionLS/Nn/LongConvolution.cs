@@ -19,6 +19,7 @@ public sealed class LongConvolution<T> : IConvolution<T> where T : unmanaged, IF
     private readonly ParameterStore<T> _store;
     private readonly T[] _hT;         // lag-major copy of filter[:, :taps], refreshed each forward
     private readonly T[] _dhT;        // lag-major filter gradient of one backward
+    private readonly T[] _thT;        // lag-major filter direction of one tangent
     private readonly FilterConvolution<T> _conv;
 
     /// <summary>
@@ -34,6 +35,7 @@ public sealed class LongConvolution<T> : IConvolution<T> where T : unmanaged, IF
         Filter = store.Add(name + ".filter", [channels, lMax], trainable);
         _hT = new T[lMax * channels];
         _dhT = new T[lMax * channels];
+        _thT = new T[lMax * channels];
         _conv = new FilterConvolution<T>(channels, causal, resid);
     }
 
@@ -86,6 +88,24 @@ public sealed class LongConvolution<T> : IConvolution<T> where T : unmanaged, IF
             for (int j = 0; j < taps; j++) dFilter[c * LMax + j] += dhT[j * C + c];
     }
 
+    /// <summary>
+    /// Forward-mode tangent (ungated): dy = h ∗ dx (+ dx) + dh ∗ x with dh this layer's slice of <paramref name="v"/>
+    /// (zero when frozen). Rows as in <see cref="IConvolution{T}.ForwardTangent"/>; overwrites dy.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int batch, int length, int inStride = 0)
+    {
+        int taps = TapsFor(length), C = Channels;
+        Span<T> dhT = default;
+        if (Filter.Trainable)
+        {
+            var dFilter = v.Slice(Filter.Offset, Filter.Length);
+            dhT = _thT.AsSpan(0, taps * C);
+            for (int c = 0; c < C; c++)
+                for (int j = 0; j < taps; j++) dhT[j * C + c] = dFilter[c * LMax + j];
+        }
+        _conv.ForwardTangent(dhT, taps, x, dx, dy, batch, length, inStride);
+    }
+
     /// <summary>Multiply-adds of the direct sum: (L+1)L/2 (causal) or L² (circular) per entry and channel.</summary>
     public long ForwardMultiplyAdds(int batch, int length) => LongConv.ShapeFor(batch, length, Channels, Causal, Resid).MultiplyAdds;
 }
@@ -99,6 +119,7 @@ internal sealed class FilterConvolution<T>(int channels, bool causal, bool resid
 {
     private T[] _wT = [], _dwT = [];  // the unrolled kernel [K, d] of the last forward's length, and its gradient
     private int _lastLength = -1;
+    private T[] _twT = [], _tTmp = [];  // tangent scratch: the unrolled filter direction, one term [rows, d]
 
     public int Channels { get; } = channels;
     public bool Causal { get; } = causal;
@@ -114,6 +135,27 @@ internal sealed class FilterConvolution<T>(int channels, bool causal, bool resid
         LongConv.Unroll(hT, taps, _wT.AsSpan(0, kc), Channels, length, Causal);
         DepthwiseConv.Forward<T>(x, _wT.AsSpan(0, kc), default, y, gate, g, s);
         _lastLength = length;
+    }
+
+    /// <summary>
+    /// Tangent of the ungated <see cref="Forward"/> at its point: dy = h ∗ dx (+ dx) + dh ∗ x, from the kept unrolled
+    /// kernel and the filter direction dhT [taps, d] (empty: zero); dx may be empty. Overwrites dy [rows, d].
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> dhT, int taps, ReadOnlySpan<T> x, ReadOnlySpan<T> dx, Span<T> dy,
+        int batch, int length, int inStride)
+    {
+        if (length != _lastLength)
+            throw new InvalidOperationException($"tangent for length {length}, but the last forward had length {_lastLength}");
+        var s = LongConv.ShapeFor(batch, length, Channels, Causal, Resid, inStride);
+        int kc = s.Kernel * Channels, n = batch * length * Channels;
+        var y = dy[..n];
+        if (!dx.IsEmpty) DepthwiseConv.Forward<T>(dx, _wT.AsSpan(0, kc), default, y, default, default, s);   // h ∗ dx (+ dx)
+        if (dhT.IsEmpty) { if (dx.IsEmpty) y.Clear(); return; }
+        Buffers.Ensure(ref _twT, kc);
+        LongConv.Unroll(dhT, taps, _twT.AsSpan(0, kc), Channels, length, Causal);
+        var term = dx.IsEmpty ? y : Buffers.Ensure(ref _tTmp, n).AsSpan(0, n);
+        DepthwiseConv.Forward<T>(x, _twT.AsSpan(0, kc), default, term, default, default, s with { Resid = false });   // dh ∗ x
+        if (!dx.IsEmpty) System.Numerics.Tensors.TensorPrimitives.Add(y, term, y);
     }
 
     /// <summary>

@@ -40,6 +40,8 @@ public sealed class Mlp<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly Kind _kind;
     // Forward caches, [rows, h] each: a = c_fc x, g = act(a); gelu: cdf = Φ(a); glu: s = sigmoid(proj1 a), q = proj2 a.
     private T[] _a = [], _g = [], _cdf = [], _s = [], _q = [];
+    // Tangent scratch, [rows, h] each: da, dg and (glu) dz1, dz2.
+    private T[] _ta = [], _tg = [], _tz1 = [], _tz2 = [];
 
     private enum Kind { Relu, Gelu, Glu }
 
@@ -186,6 +188,53 @@ public sealed class Mlp<T> where T : unmanaged, IFloatingPointIeee754<T>
         StepProfiler.Stop("mlp.bwd.act", t0);
         // a = c_fc x:  dW_fc += daᵀ x,  db_fc += Σ da,  dx (+)= da W_fc
         CFc.Backward(x, da, dx, rows, accumulateDx);
+    }
+
+    /// <summary>
+    /// Forward-mode tangent on Forward's x (its caches must still hold): da = c_fc'(x; dx, v); relu: dg = da·[a &gt; 0];
+    /// gelu: dg = da·(Φ(a) + a·φ(a)); glu: dz1, dz2 the projections' tangents, dg = s(1 − s)·q·dz1 + s·dz2;
+    /// dy = c_proj'(g; dg, v). v is a parameter direction in the store's layout (frozen entries ignored); dx may be
+    /// empty (zero). Overwrites dy.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int rows)
+    {
+        int d = _d, h = _h;
+        long nh = (long)rows * h;
+        CheckLength(x.Length, (long)rows * d, "x"); CheckLength(dy.Length, (long)rows * d, "dy");
+        if (_a.Length < nh) throw new InvalidOperationException($"MLP tangent over {rows} rows, but the last forward kept fewer");
+        var a = _a.AsSpan(0, (int)nh); var g = _g.AsSpan(0, (int)nh);
+        var da = Buffers.Ensure(ref _ta, nh).AsSpan(0, (int)nh);
+        var dg = Buffers.Ensure(ref _tg, nh).AsSpan(0, (int)nh);
+        // a = c_fc x
+        CFc.ForwardTangent(x, dx, v, da, rows);
+        long t0 = StepProfiler.Start();
+        switch (_kind)
+        {
+            case Kind.Relu:
+                Activations.ReluBackward<T>(a, da, dg);                            // dg = da·[a > 0] (the same diagonal)
+                break;
+            case Kind.Gelu:
+                Activations.GeluBackward<T>(a, _cdf.AsSpan(0, (int)nh), da, dg);   // dg = da·(Φ(a) + a·φ(a))
+                break;
+            case Kind.Glu:
+                var dz1 = Buffers.Ensure(ref _tz1, nh).AsSpan(0, (int)nh);
+                var dz2 = Buffers.Ensure(ref _tz2, nh).AsSpan(0, (int)nh);
+                StepProfiler.Stop("mlp.tangent.act", t0);
+                Proj1!.ForwardTangent(a, da, v, dz1, rows);                        // z1 = proj1 a
+                Proj2!.ForwardTangent(a, da, v, dz2, rows);                        // q = proj2 a
+                t0 = StepProfiler.Start();
+                // g = s·q, s = sigmoid(z1):  dg = s·(1 − s)·q·dz1 + s·dz2
+                var s = _s.AsSpan(0, (int)nh); var q = _q.AsSpan(0, (int)nh);
+                for (int i = 0; i < dg.Length; i++)
+                {
+                    T si = s[i];
+                    dg[i] = si * (T.One - si) * q[i] * dz1[i] + si * dz2[i];
+                }
+                break;
+        }
+        StepProfiler.Stop("mlp.tangent.act", t0);
+        // y = c_proj g
+        CProj.ForwardTangent(g, dg, v, dy, rows);
     }
 
     /// <summary>

@@ -33,6 +33,7 @@ public sealed class MonarchLinear<T> : ILinearLayer<T> where T : unmanaged, IFlo
     private T[] _xp = [];     // x zero-padded to InExtended, [rows, InExtended] (only when In < InExtended)
     private T[] _h = [];      // the intermediate values between the factors, [rows, Shape.Hidden]
     private T[] _yp = [];     // the full-width output before the cut, [rows, OutExtended] (only when Out < OutExtended)
+    private T[] _tXp = [], _tAcc = [], _tTmp = [];   // tangent scratch: padded dx, the full-width tangent and one term
 
     /// <summary>
     /// A Monarch Linear from <paramref name="inFeatures"/> to <paramref name="outFeatures"/> with
@@ -133,6 +134,57 @@ public sealed class MonarchLinear<T> : ILinearLayer<T> where T : unmanaged, IFlo
             PaddedColumns.Cut<T>(dxp, InExtended, dx, In, rows, default, accumulateDx);
         }
         StepProfiler.Stop("monarch_linear.bwd", t0);
+    }
+
+    /// <summary>
+    /// Forward-mode tangent on Forward's x: the Monarch product is bilinear in (w1, w2) and linear in x, so
+    /// dy = M(w1, w2) dx + M(dw1, w2) x + M(w1, dw2) x + db, cut to out (dw1, dw2, db this layer's slices of
+    /// <paramref name="v"/>, zero when frozen; dx may be empty). Three Monarch products; overwrites dy.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int rows)
+    {
+        long t0 = StepProfiler.Start();
+        CheckLength(x.Length, (long)rows * In, "x"); CheckLength(dy.Length, (long)rows * Out, "dy");
+        int nOut = rows * OutExtended;
+        var acc = Buffers.Ensure(ref _tAcc, nOut).AsSpan(0, nOut);
+        var tmp = Buffers.Ensure(ref _tTmp, nOut).AsSpan(0, nOut);
+        ReadOnlySpan<T> xp = x[..(rows * In)];
+        if (InExtended > In)
+        {
+            var buf = Buffers.Ensure(ref _xp, (long)rows * InExtended).AsSpan(0, rows * InExtended);
+            PaddedColumns.Pad<T>(x, rows, In, buf, InExtended);   // the same values Forward kept
+            xp = buf;
+        }
+        ReadOnlySpan<T> w1 = _store.Value(Blkdiag1), w2 = _store.Value(Blkdiag2);
+        bool any = false;
+        if (!dx.IsEmpty)
+        {
+            ReadOnlySpan<T> dxp = dx[..(rows * In)];
+            if (InExtended > In)
+            {
+                var buf = Buffers.Ensure(ref _tXp, (long)rows * InExtended).AsSpan(0, rows * InExtended);
+                PaddedColumns.Pad<T>(dx, rows, In, buf, InExtended);
+                dxp = buf;
+            }
+            MonarchMultiply.Forward<T>(dxp, w1, w2, acc, Shape, rows);
+            any = true;
+        }
+        if (Blkdiag1.Trainable)
+        {
+            MonarchMultiply.Forward<T>(xp, v.Slice(Blkdiag1.Offset, Blkdiag1.Length), w2, any ? tmp : acc, Shape, rows);
+            if (any) System.Numerics.Tensors.TensorPrimitives.Add(acc, tmp, acc);
+            any = true;
+        }
+        if (Blkdiag2.Trainable)
+        {
+            MonarchMultiply.Forward<T>(xp, w1, v.Slice(Blkdiag2.Offset, Blkdiag2.Length), any ? tmp : acc, Shape, rows);
+            if (any) System.Numerics.Tensors.TensorPrimitives.Add(acc, tmp, acc);
+            any = true;
+        }
+        if (!any) acc.Clear();
+        ReadOnlySpan<T> db = Bias is not null && Bias.Trainable ? v.Slice(Bias.Offset, Bias.Length) : default;
+        PaddedColumns.Cut<T>(acc, OutExtended, dy, Out, rows, db, accumulate: false);
+        StepProfiler.Stop("monarch_linear.tangent", t0);
     }
 
     /// <summary>Multiply-adds of one forward: rows·(k·q·p + l·s·r) on the padded widths.</summary>

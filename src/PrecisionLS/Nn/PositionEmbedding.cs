@@ -37,6 +37,17 @@ public sealed class PositionEmbedding<T> where T : unmanaged, IFloatingPointIeee
             TensorPrimitives.Add(h.Slice(b * n, n), w[..n], h.Slice(b * n, n));
     }
 
+    /// <summary>Forward-mode tangent: dh[b, t, :] += v[wpe][t, :] (nothing when frozen); v in the store's layout.</summary>
+    public void ForwardTangent(ReadOnlySpan<T> v, Span<T> dh, int batch, int length)
+    {
+        Check(length);
+        if (!Weight.Trainable) return;
+        var w = v.Slice(Weight.Offset, Weight.Length);
+        int n = length * D;
+        for (int b = 0; b < batch; b++)
+            TensorPrimitives.Add(dh.Slice(b * n, n), w[..n], dh.Slice(b * n, n));
+    }
+
     /// <summary>dwpe[t, :] += Σ_b dh[b, t, :] (batch summed in order).</summary>
     public void Backward(ReadOnlySpan<T> dh, int batch, int length)
     {

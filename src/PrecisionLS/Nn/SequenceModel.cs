@@ -23,6 +23,8 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
     private T[] _hr = [];         // stream gathered at the read positions (after ln_f), [B·R, d]
     private T[] _hrRaw = [];      // the same before ln_f (when it exists)
     private int[] _reads = [];
+    private T[] _tA = [], _tB = [];                 // tangent of the residual stream, [B·L, d] (ForwardTangent)
+    private T[] _tHr = [], _tHrRaw = [];            // its gathered rows after and before ln_f, [B·R, d]
     private int _batch, _length, _readCount;
 
     public SequenceModel(ModelConfig config)
@@ -139,6 +141,51 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
         Wpe.Backward(dh, batch, length);
         ReadIn.Backward(_x, dh, dx, rows);
         StepProfiler.Stop("model.bwd.read_in+wpe", t0);
+    }
+
+    /// <summary>
+    /// Forward-mode tangent (Jacobian-vector product) of the last <see cref="Forward"/>: writes
+    /// J v = d output / d θ · v at the read positions into <paramref name="outputTangent"/> [batch, reads, OutDims],
+    /// exactly (analytic, no finite differences) and at about the cost of one more forward.
+    /// <paramref name="v"/> is a parameter direction laid out as <see cref="ParameterStore{T}.Values"/>
+    /// (<see cref="ParameterStore{T}.Size"/> values); entries of frozen parameters are ignored (treated as 0).
+    /// Leaves what <see cref="Backward"/> needs untouched, so Jᵀ(J v) is: zero <see cref="ParameterStore{T}.Grads"/>,
+    /// then <c>Backward(outputTangent)</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No Forward has run.</exception>
+    /// <exception cref="ArgumentException">v or outputTangent has the wrong length.</exception>
+    public void ForwardTangent(ReadOnlySpan<T> v, Span<T> outputTangent)
+    {
+        int batch = _batch, length = _length, rCount = _readCount, rows = batch * length;
+        if (batch == 0) throw new InvalidOperationException("ForwardTangent needs a Forward first");
+        if (v.Length != Store.Size) throw new ArgumentException($"the direction holds {v.Length} values, the model has {Store.Size} parameters", nameof(v));
+        if (outputTangent.Length < (long)batch * rCount * OutDims)
+            throw new ArgumentException($"outputTangent holds {outputTangent.Length} values; needs batch x reads x out_dims = {(long)batch * rCount * OutDims}", nameof(outputTangent));
+        int n = rows * D, nr = batch * rCount * D;
+        var dh = Buffers.Ensure(ref _tA, n).AsSpan(0, n);
+        var dhNext = Buffers.Ensure(ref _tB, n).AsSpan(0, n);
+        long t0 = StepProfiler.Start();
+        // h0 = read_in(x) + wpe:  dh0 = x dW_inᵀ + db_in + dwpe (the input is data: no dx)
+        ReadIn.ForwardTangent(_x, default, v, dh, rows);
+        Wpe.ForwardTangent(v, dh, batch, length);
+        StepProfiler.Stop("model.tangent.read_in+wpe", t0);
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            _blocks[i].ForwardTangent(_h[i], dh, v, dhNext, batch, length);
+            var t = dh; dh = dhNext; dhNext = t;
+        }
+        var gathered = Buffers.Ensure(ref _tHrRaw, nr).AsSpan(0, nr);
+        for (int b = 0; b < batch; b++)
+            for (int r = 0; r < rCount; r++)
+                dh.Slice((b * length + _reads[r]) * D, D).CopyTo(gathered.Slice((b * rCount + r) * D, D));
+        ReadOnlySpan<T> dhr = gathered;
+        if (LnF is not null)
+        {
+            var after = Buffers.Ensure(ref _tHr, nr).AsSpan(0, nr);
+            LnF.ForwardTangent(_hrRaw.AsSpan(0, nr), gathered, v, after, batch * rCount);
+            dhr = after;
+        }
+        ReadOut.ForwardTangent(_hr.AsSpan(0, nr), dhr, v, outputTangent, batch * rCount);
     }
 
     /// <summary>

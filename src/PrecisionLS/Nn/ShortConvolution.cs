@@ -15,6 +15,8 @@ public sealed class ShortConvolution<T> : IConvolution<T> where T : unmanaged, I
     private readonly ParameterStore<T> _store;
     private readonly T[] _wT;        // tap-major copy of the weight, refreshed each forward
     private readonly T[] _dwT;       // tap-major weight gradient of one backward
+    private readonly T[] _tdwT;      // tap-major weight direction of one tangent
+    private T[] _tTmp = [];          // tangent scratch [rows, d]
 
     public ShortConvolution(ParameterStore<T> store, string name, int channels, int kernel, bool causal, bool resid)
     {
@@ -25,6 +27,7 @@ public sealed class ShortConvolution<T> : IConvolution<T> where T : unmanaged, I
         Bias = store.Add(name + ".bias", [channels]);
         _wT = new T[kernel * channels];
         _dwT = new T[kernel * channels];
+        _tdwT = new T[kernel * channels];
     }
 
     public int Channels { get; }
@@ -64,6 +67,27 @@ public sealed class ShortConvolution<T> : IConvolution<T> where T : unmanaged, I
         Array.Clear(_dwT);
         DepthwiseConv.Backward<T>(x, _wT, dOut, gate, y, dGate, dx, _dwT, _store.Grad(Bias), ShapeFor(batch, length, inStride, outStride), accumulateDx);
         DepthwiseConv.AddFromTapMajor<T>(_dwT, _store.Grad(Weight), Channels, Kernel);
+    }
+
+    /// <summary>
+    /// Forward-mode tangent (ungated): y = conv(x; w) + bias (+ x) is linear in x and in (w, bias), so
+    /// dy = conv(dx; w) (+ dx) + conv(x; dw) + dbias, (dw, dbias) this layer's slices of <paramref name="v"/>.
+    /// x and dx rows are <paramref name="inStride"/> apart, dy rows d apart; dx may be empty. Overwrites dy.
+    /// </summary>
+    public void ForwardTangent(ReadOnlySpan<T> x, ReadOnlySpan<T> dx, ReadOnlySpan<T> v, Span<T> dy, int batch, int length, int inStride = 0)
+    {
+        var shape = ShapeFor(batch, length, inStride);
+        int n = batch * length * Channels;
+        var y = dy[..n];
+        bool dw = Weight.Trainable, db = Bias.Trainable;
+        if (!dx.IsEmpty) DepthwiseConv.Forward<T>(dx, _wT, default, y, default, default, shape);   // conv(dx; w) (+ dx)
+        if (!dw && !db) { if (dx.IsEmpty) y.Clear(); return; }
+        if (dw) DepthwiseConv.ToTapMajor<T>(v.Slice(Weight.Offset, Weight.Length), _tdwT, Channels, Kernel);
+        else Array.Clear(_tdwT);
+        ReadOnlySpan<T> bias = db ? v.Slice(Bias.Offset, Bias.Length) : default;
+        var term = dx.IsEmpty ? y : Buffers.Ensure(ref _tTmp, n).AsSpan(0, n);
+        DepthwiseConv.Forward<T>(x, _tdwT, bias, term, default, default, shape with { Resid = false });   // conv(x; dw) + dbias
+        if (!dx.IsEmpty) System.Numerics.Tensors.TensorPrimitives.Add(y, term, y);
     }
 
     public long ForwardMultiplyAdds(int batch, int length) => ShapeFor(batch, length).MultiplyAdds;

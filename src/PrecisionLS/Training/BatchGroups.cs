@@ -55,14 +55,21 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
     public BatchGroups(SequenceModel<T> master)
     {
         _master = master;
-        // Groups: a function of the model size only (never of the thread count), so results stay reproducible;
-        // an even count keeps two cores equally busy.
-        long bytes = (long)master.Store.Size * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-        int byMemory = (int)Math.Clamp(GradientBudgetBytes / Math.Max(1, bytes), 2, MaxGroups);
-        Groups = byMemory > 2 ? byMemory & ~1 : 2;
+        Groups = GroupsFor(master);
         _forwardBody = ForwardGroups;
         _trainBody = TrainGroups;
         _prepareBody = PrepareGroups;
+    }
+
+    /// <summary>
+    /// Groups a full batch of <paramref name="model"/> is split into: a function of the model size only (never of the
+    /// thread count), so results stay reproducible; an even count keeps two cores equally busy.
+    /// </summary>
+    internal static int GroupsFor(SequenceModel<T> model)
+    {
+        long bytes = (long)model.Store.Size * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        int byMemory = (int)Math.Clamp(GradientBudgetBytes / Math.Max(1, bytes), 2, MaxGroups);
+        return byMemory > 2 ? byMemory & ~1 : 2;
     }
 
     private static (int Start, int Count) SubSlice(int start, int count, int k, int slices) =>
