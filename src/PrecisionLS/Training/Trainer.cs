@@ -335,9 +335,44 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             return tr.Task.Loss(tr._output.AsSpan(0, n * tr._outSize), tr._target.AsSpan(0, n * tr._targetSize), n, tr._dOutput.AsSpan(0, n * tr._outSize));
         }
 
-        public double Linearize(ReadOnlySpan<T> x, Span<T> gradient) => Evaluate(x, gradient);
+        private ModelJacobian<T>? _jacobian;
+        private T[] _jv = [];
 
-        public void GaussNewtonProduct(ReadOnlySpan<T> v, Span<T> result) =>
-            throw new NotSupportedException("training.optimizer gauss_newton needs the layers' Jacobian-vector products (forward-mode tangents), which this build lacks");
+        public double Linearize(ReadOnlySpan<T> x, Span<T> gradient)
+        {
+            double loss = Evaluate(x, gradient);
+            var tr = trainer;
+            _jacobian ??= new ModelJacobian<T>(tr.Model);
+            int n = tr._batch;
+            _jacobian.SetBatch(tr._prompt.AsSpan(0, n * tr._promptSize), n, tr.Task.PromptLength, tr.Task.ReadPositions);
+            return loss;
+        }
+
+        /// <summary>
+        /// JᵀJ v at the linearisation point (the master's parameters), exact: one forward, one tangent (forward-mode
+        /// JVP) and one backward pass per example (<see cref="ModelJacobian{T}"/>). With loss = ½‖r‖², r = √(2/N) e over
+        /// the read window, JᵀJ = (2/N) J_eᵀ J_e; outputs outside the window (tasks reading fewer channels than out_dims)
+        /// are masked between the tangent and the backward pass.
+        /// </summary>
+        public void GaussNewtonProduct(ReadOnlySpan<T> v, Span<T> result)
+        {
+            var tr = trainer;
+            var jac = _jacobian ?? throw new InvalidOperationException("Linearize first");
+            int o = tr.Model.OutDims, c0 = tr.Task.ReadChannelStart, cc = tr.Task.ReadChannelCount;
+            double scale = 2.0 / ((double)tr._batch * tr.Task.ReadPositions.Length * cc);
+            if (c0 == 0 && cc == o) jac.GaussNewton(v, result);
+            else
+            {
+                if (_jv.Length != jac.OutputCount) _jv = new T[jac.OutputCount];
+                jac.JacobianVector(v, _jv);
+                for (int i = 0; i < _jv.Length; i++)
+                {
+                    int c = i % o;
+                    if (c < c0 || c >= c0 + cc) _jv[i] = T.Zero;
+                }
+                jac.JacobianTransposeVector(_jv, result);
+            }
+            Vec.Scale<T>(scale, result, result);
+        }
     }
 }

@@ -34,6 +34,27 @@ public class SecondOrderTrainingTests
     }
 
     [Fact]
+    public void Gauss_newton_lowers_the_loss_on_its_fixed_batch_with_exact_jacobian_products()
+    {
+        var t = new Trainer<double>(Config("training.optimizer=gauss_newton", "training.refresh_every=6", "training.cg_max_iters=10"));
+        var gn = ((SecondOrderOptimizer<double>)t.Optimizer).GaussNewton!;
+        double first = double.NaN, last = double.NaN;
+        int accepted = 0;
+        for (int i = 0; i < 6; i++)
+        {
+            double before = gn.Damping;
+            var r = t.TrainStep();
+            Assert.False(r.Skipped);
+            Assert.Equal(before, r.LearningRate);          // the row's lr column is the damping used
+            if (i == 0) first = r.Loss;
+            if (gn.Damping < before) accepted++;
+            last = r.Loss;
+        }
+        Assert.True(last < 0.95 * first, $"loss {first} -> {last} on one batch");
+        Assert.True(accepted >= 2, $"{accepted} steps lowered the damping (a good gain ratio)");
+    }
+
+    [Fact]
     public void The_warm_start_runs_adam_first()
     {
         var t = new Trainer<double>(Config("training.optimizer=lbfgs", "training.adam_warmup_steps=3"));
