@@ -41,6 +41,7 @@ public static class Program
           precisionls monarch factor dft|hadamard --n N [--json]
           precisionls monarch sparsify --run DIR [--nblocks K] [--out NEW] [--steps N]
           precisionls bench monarch [--n 256,1024,4096] [--batch 1024] [--threads N] [--json]
+          precisionls bench mixers [--lengths 256,1024,4096,16384] [--width 64] [--batch 1] [--threads N] [--json]
           precisionls presets
           precisionls tasks
           precisionls config show --preset NAME|--config FILE [--set section.key=value ...]
@@ -178,7 +179,7 @@ public static class Program
 
     private static int Bench(string[] args)
     {
-        if (args.Length == 0) throw new CommandLine.UsageException("bench needs a target: train-step, gemm or monarch");
+        if (args.Length == 0) throw new CommandLine.UsageException("bench needs a target: train-step, gemm, monarch or mixers");
         var rest = args.Skip(1).ToArray();
         var json = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
         switch (args[0])
@@ -209,6 +210,7 @@ public static class Program
                         : $"{r.Kind} m={r.M} n={r.N} k={r.K}: {r.MsMedian:F3} ms, {r.Gflops:F1} GFLOP/s ({r.Threads} threads)");
                 return 0;
             }
+            case "mixers": return MixersBenchCommand.Run(rest);
             case "monarch":
             {
                 var cl = new CommandLine(rest, "bench monarch", ["--n", "--batch", "--threads"], ["--json"]);
@@ -225,7 +227,7 @@ public static class Program
                 return 0;
             }
             default:
-                throw new CommandLine.UsageException($"unknown bench target '{args[0]}'; accepted: train-step, gemm, monarch");
+                throw new CommandLine.UsageException($"unknown bench target '{args[0]}'; accepted: train-step, gemm, monarch, mixers");
         }
     }
 

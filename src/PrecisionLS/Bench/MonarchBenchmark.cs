@@ -53,9 +53,12 @@ public static class MonarchBenchmark
     {
         var shape = MonarchShape.Square(n);
         var rng = new Rng((ulong)n);
-        var x = new double[(long)batch * n];
+        long len = (long)batch * n;
+        var (xa, xo) = Aligned(len);
+        var (yda, ydo) = Aligned(len);
+        var (yma, ymo) = Aligned(len);
         var w1 = new double[shape.W1Length]; var w2 = new double[shape.W2Length];
-        rng.FillGaussian(x.AsSpan()); rng.FillGaussian(w1.AsSpan()); rng.FillGaussian(w2.AsSpan());
+        rng.FillGaussian(xa.AsSpan(xo, (int)len)); rng.FillGaussian(w1.AsSpan()); rng.FillGaussian(w2.AsSpan());
         // The dense matrix is the Monarch matrix, transposed to [in, out] so the dense product is one NN GEMM:
         // y = x·Dᵀ, the layout a Linear's forward would use after packing.
         var dense = new double[(long)n * n];
@@ -63,17 +66,14 @@ public static class MonarchBenchmark
         MonarchMultiply.ToDense<double>(w1, w2, shape, dense);
         for (int o = 0; o < n; o++)
             for (int i = 0; i < n; i++) denseT[(long)i * n + o] = dense[(long)o * n + i];
-        var yDense = new double[(long)batch * n];
-        var yMonarch = new double[(long)batch * n];
-
-        void Dense() => Gemm.NN<double>(x, denseT, yDense, batch, n, n, accumulate: false);
-        void Monarch() => MonarchMultiply.Forward<double>(x, w1, w2, yMonarch, shape, batch);
+        void Dense() => Gemm.NN<double>(xa.AsSpan(xo, (int)len), denseT, yda.AsSpan(ydo, (int)len), batch, n, n, accumulate: false);
+        void Monarch() => MonarchMultiply.Forward<double>(xa.AsSpan(xo, (int)len), w1, w2, yma.AsSpan(ymo, (int)len), shape, batch);
 
         double denseFirst = Time(Dense), monarchFirst = Time(Monarch);   // warm-up (JIT, page faults, scratch)
         for (int i = 0; i < 2; i++) { denseFirst = Math.Min(denseFirst, Time(Dense)); monarchFirst = Math.Min(monarchFirst, Time(Monarch)); }
 
         double scale = 0, diff = 0;
-        for (long i = 0; i < yDense.LongLength; i++) { scale = Math.Max(scale, Math.Abs(yDense[i])); diff = Math.Max(diff, Math.Abs(yDense[i] - yMonarch[i])); }
+        for (long i = 0; i < len; i++) { scale = Math.Max(scale, Math.Abs(yda[ydo + i])); diff = Math.Max(diff, Math.Abs(yda[ydo + i] - yma[ymo + i])); }
 
         // Per round: one dense product and as many Monarch products as take about the same time (at least 3).
         int monarchPerRound = (int)Math.Clamp(denseFirst / Math.Max(1e-6, monarchFirst), 3, 50);
@@ -92,6 +92,15 @@ public static class MonarchBenchmark
         return new MonarchBenchReport(n, batch, shape.K, denseMs, monarchMs, speedup, flopRatio, speedup / flopRatio,
             denseFlop / (denseMs * 1e6), monarchFlop / (monarchMs * 1e6), denseTimes.Count, monarchTimes.Count,
             scale > 0 ? diff / scale : diff, WorkerPool.Shared.Threads);
+    }
+
+    // A pinned array and the offset where its first 64-byte aligned element sits: the inputs and outputs of both
+    // products start on a cache line (as numpy's and most BLAS callers' buffers do), so the Monarch product may stream
+    // its 8-128 MB output past the caches (MonarchMultiply.StreamingBytes).
+    private static unsafe (double[] Array, int Offset) Aligned(long length)
+    {
+        var a = GC.AllocateArray<double>((int)length + 8, pinned: true);
+        fixed (double* p = a) return (a, (int)((64 - (nint)p % 64) % 64 / sizeof(double)));
     }
 
     private static double Time(Action f)

@@ -132,7 +132,7 @@ public sealed record DistributionShift(string Kind, double Value)
         if (shifted.Dims is int dims)
         {
             try { task.SetSize(task.MaxPoints, dims); }
-            catch (ArgumentException e) { throw new ConfigException($"shift {Label}: task '{task.Name}': {e.Message}"); }
+            catch (ArgumentException e) { throw new ConfigException($"shift {Label}: task '{task.Name}': {ConfigException.Reason(e)}"); }
         }
         int positions = run.Model.NPositions;
         if (task.MaxPromptLength > positions)

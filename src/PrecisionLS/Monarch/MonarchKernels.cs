@@ -63,25 +63,42 @@ internal static unsafe class MonarchKernels
             }
     }
 
+    /// <summary>
+    /// True when <see cref="Product{T}"/> may stream its stores to <paramref name="output"/>: every vector store is then
+    /// aligned (the output, its rows ldOut apart and its blocks l apart all start on a vector boundary).
+    /// </summary>
+    public static bool CanStream<T>(T* output, nint ldOut, int l, int width) where T : unmanaged
+    {
+        nint bytes = width * sizeof(T);
+        return width > 1 && (nint)output % bytes == 0 && ldOut * sizeof(T) % bytes == 0 && l * sizeof(T) % bytes == 0;
+    }
+
     /// <summary>Values of a in the next register tile when <paramref name="left"/> remain: 6, else 4, 2 or 1.</summary>
     public static int TileSize(int left) => left >= 6 ? 6 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
 
     /// <summary>
     /// out[b, a·l + j] (+)= Σ_c wt(a, c, j)·in[b, c·inC + j] for rows b &lt; rows, a &lt; aCount, j &lt; l (c &lt; cCount);
+    /// with <paramref name="streaming"/> (only when not accumulating, and <see cref="CanStream{T}"/>) the full vectors
+    /// are written past the caches.
     /// in rows are ldIn apart, out rows ldOut apart; inC ≥ l is the input view's row length (l, or l plus padding).
     /// packed is <see cref="Pack{T}"/> of wt at width w (<see cref="VectorWidth{T}"/>); w is read directly for the
     /// blocks past the last full vector.
     /// </summary>
     public static void Product<T>(T* input, nint ldIn, nint inC, T* w, nint strideJ, nint strideA, nint strideC, T* packed, int width,
-        T* output, nint ldOut, int rows, int aCount, int cCount, int l, bool accumulate) where T : unmanaged, INumber<T>
+        T* output, nint ldOut, int rows, int aCount, int cCount, int l, bool accumulate, bool streaming = false) where T : unmanaged, INumber<T>
     {
         int full = width <= 1 ? 0 : l / width * width;
         if (full > 0)
         {
+            streaming &= !accumulate;
+            System.Diagnostics.Debug.Assert(!streaming || CanStream<T>(output, ldOut, l, width), "streamed stores must be aligned");
             if (width == Vector512<T>.Count && SimdInfo.Use512<T>())
-                ProductColumns<Simd512<T>, Vector512<T>, T>(input, ldIn, inC, packed, output, ldOut, rows, aCount, cCount, l, full, accumulate);
-            else
-                ProductColumns<Simd256<T>, Vector256<T>, T>(input, ldIn, inC, packed, output, ldOut, rows, aCount, cCount, l, full, accumulate);
+            {
+                if (streaming) ProductColumns<Simd512<T>, Vector512<T>, T, Streamed>(input, ldIn, inC, packed, output, ldOut, rows, aCount, cCount, l, full, accumulate);
+                else ProductColumns<Simd512<T>, Vector512<T>, T, Cached>(input, ldIn, inC, packed, output, ldOut, rows, aCount, cCount, l, full, accumulate);
+            }
+            else if (streaming) ProductColumns<Simd256<T>, Vector256<T>, T, Streamed>(input, ldIn, inC, packed, output, ldOut, rows, aCount, cCount, l, full, accumulate);
+            else ProductColumns<Simd256<T>, Vector256<T>, T, Cached>(input, ldIn, inC, packed, output, ldOut, rows, aCount, cCount, l, full, accumulate);
         }
         for (int j = full; j < l; j++)
             for (int b = 0; b < rows; b++)
@@ -142,10 +159,16 @@ internal static unsafe class MonarchKernels
     private struct N2 : ICount { public static int Value => 2; }
     private struct N1 : ICount { public static int Value => 1; }
 
+    // How a tile writes its results: through the caches, or streamed past them (for outputs too big to stay cached:
+    // a streamed store does not read the line first, which saves a third of the memory traffic of a pass).
+    private interface IStoreMode { static abstract bool Streaming { get; } }
+    private struct Cached : IStoreMode { public static bool Streaming => false; }
+    private struct Streamed : IStoreMode { public static bool Streaming => true; }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ProductColumns<TS, TV, T>(T* input, nint ldIn, nint inC, T* packed, T* output, nint ldOut,
+    private static void ProductColumns<TS, TV, T, TM>(T* input, nint ldIn, nint inC, T* packed, T* output, nint ldOut,
         int rows, int aCount, int cCount, int l, int full, bool accumulate)
-        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
+        where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T> where TM : struct, IStoreMode
     {
         int w = TS.Count;
         nint groupStride = (nint)cCount * aCount * w;
@@ -164,18 +187,18 @@ internal static unsafe class MonarchKernels
                     T* oa = output + b * ldOut + j + (nint)a * l;
                     switch (nr * 8 + na)
                     {
-                        case 38: ProductTile<TS, TV, T, N4, N6>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        case 36: ProductTile<TS, TV, T, N4, N4>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        case 34: ProductTile<TS, TV, T, N4, N2>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        case 33: ProductTile<TS, TV, T, N4, N1>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        case 22: ProductTile<TS, TV, T, N2, N6>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        case 20: ProductTile<TS, TV, T, N2, N4>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        case 18: ProductTile<TS, TV, T, N2, N2>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        case 17: ProductTile<TS, TV, T, N2, N1>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        case 14: ProductTile<TS, TV, T, N1, N6>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        case 12: ProductTile<TS, TV, T, N1, N4>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        case 10: ProductTile<TS, TV, T, N1, N2>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
-                        default: ProductTile<TS, TV, T, N1, N1>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 38: ProductTile<TS, TV, T, TM, N4, N6>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 36: ProductTile<TS, TV, T, TM, N4, N4>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 34: ProductTile<TS, TV, T, TM, N4, N2>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 33: ProductTile<TS, TV, T, TM, N4, N1>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 22: ProductTile<TS, TV, T, TM, N2, N6>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 20: ProductTile<TS, TV, T, TM, N2, N4>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 18: ProductTile<TS, TV, T, TM, N2, N2>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 17: ProductTile<TS, TV, T, TM, N2, N1>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 14: ProductTile<TS, TV, T, TM, N1, N6>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 12: ProductTile<TS, TV, T, TM, N1, N4>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        case 10: ProductTile<TS, TV, T, TM, N1, N2>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
+                        default: ProductTile<TS, TV, T, TM, N1, N1>(ib, ldIn, inC, wa, oa, ldOut, l, cCount, accumulate); break;
                     }
                     b += nr;
                 }
@@ -186,10 +209,10 @@ internal static unsafe class MonarchKernels
 
     // out[i, a·l ..] (+)= Σ_c w[(c·NA + a)·w ..] ⊙ in[i, c·inC ..] for NR rows i and NA values a, one vector of j.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ProductTile<TS, TV, T, TR, TA>(T* input, nint ldIn, nint inC, T* w0, T* output, nint ldOut,
+    private static void ProductTile<TS, TV, T, TM, TR, TA>(T* input, nint ldIn, nint inC, T* w0, T* output, nint ldOut,
         nint l, int cCount, bool load)
         where TS : struct, ISimdVector<TS, TV, T> where TV : struct where T : unmanaged, INumber<T>
-        where TR : struct, ICount where TA : struct, ICount
+        where TM : struct, IStoreMode where TR : struct, ICount where TA : struct, ICount
     {
         int NR = TR.Value, NA = TA.Value;
         nint w = TS.Count;
@@ -220,10 +243,20 @@ internal static unsafe class MonarchKernels
             if (NA > 4) { TV v = TS.Load(wc + 4 * w); c04 = TS.Fma(x0, v, c04); if (NR > 1) c14 = TS.Fma(x1, v, c14); if (NR > 2) c24 = TS.Fma(x2, v, c24); if (NR > 3) c34 = TS.Fma(x3, v, c34); }
             if (NA > 5) { TV v = TS.Load(wc + 5 * w); c05 = TS.Fma(x0, v, c05); if (NR > 1) c15 = TS.Fma(x1, v, c15); if (NR > 2) c25 = TS.Fma(x2, v, c25); if (NR > 3) c35 = TS.Fma(x3, v, c35); }
         }
-        { TS.Store(c00, o0 + 0 * l); if (NA > 1) TS.Store(c01, o0 + 1 * l); if (NA > 2) TS.Store(c02, o0 + 2 * l); if (NA > 3) TS.Store(c03, o0 + 3 * l); if (NA > 4) TS.Store(c04, o0 + 4 * l); if (NA > 5) TS.Store(c05, o0 + 5 * l); }
-        if (NR > 1) { TS.Store(c10, o1 + 0 * l); if (NA > 1) TS.Store(c11, o1 + 1 * l); if (NA > 2) TS.Store(c12, o1 + 2 * l); if (NA > 3) TS.Store(c13, o1 + 3 * l); if (NA > 4) TS.Store(c14, o1 + 4 * l); if (NA > 5) TS.Store(c15, o1 + 5 * l); }
-        if (NR > 2) { TS.Store(c20, o2 + 0 * l); if (NA > 1) TS.Store(c21, o2 + 1 * l); if (NA > 2) TS.Store(c22, o2 + 2 * l); if (NA > 3) TS.Store(c23, o2 + 3 * l); if (NA > 4) TS.Store(c24, o2 + 4 * l); if (NA > 5) TS.Store(c25, o2 + 5 * l); }
-        if (NR > 3) { TS.Store(c30, o3 + 0 * l); if (NA > 1) TS.Store(c31, o3 + 1 * l); if (NA > 2) TS.Store(c32, o3 + 2 * l); if (NA > 3) TS.Store(c33, o3 + 3 * l); if (NA > 4) TS.Store(c34, o3 + 4 * l); if (NA > 5) TS.Store(c35, o3 + 5 * l); }
+        if (TM.Streaming)
+        {
+            { TS.StoreStreaming(c00, o0 + 0 * l); if (NA > 1) TS.StoreStreaming(c01, o0 + 1 * l); if (NA > 2) TS.StoreStreaming(c02, o0 + 2 * l); if (NA > 3) TS.StoreStreaming(c03, o0 + 3 * l); if (NA > 4) TS.StoreStreaming(c04, o0 + 4 * l); if (NA > 5) TS.StoreStreaming(c05, o0 + 5 * l); }
+            if (NR > 1) { TS.StoreStreaming(c10, o1 + 0 * l); if (NA > 1) TS.StoreStreaming(c11, o1 + 1 * l); if (NA > 2) TS.StoreStreaming(c12, o1 + 2 * l); if (NA > 3) TS.StoreStreaming(c13, o1 + 3 * l); if (NA > 4) TS.StoreStreaming(c14, o1 + 4 * l); if (NA > 5) TS.StoreStreaming(c15, o1 + 5 * l); }
+            if (NR > 2) { TS.StoreStreaming(c20, o2 + 0 * l); if (NA > 1) TS.StoreStreaming(c21, o2 + 1 * l); if (NA > 2) TS.StoreStreaming(c22, o2 + 2 * l); if (NA > 3) TS.StoreStreaming(c23, o2 + 3 * l); if (NA > 4) TS.StoreStreaming(c24, o2 + 4 * l); if (NA > 5) TS.StoreStreaming(c25, o2 + 5 * l); }
+            if (NR > 3) { TS.StoreStreaming(c30, o3 + 0 * l); if (NA > 1) TS.StoreStreaming(c31, o3 + 1 * l); if (NA > 2) TS.StoreStreaming(c32, o3 + 2 * l); if (NA > 3) TS.StoreStreaming(c33, o3 + 3 * l); if (NA > 4) TS.StoreStreaming(c34, o3 + 4 * l); if (NA > 5) TS.StoreStreaming(c35, o3 + 5 * l); }
+        }
+        else
+        {
+            { TS.Store(c00, o0 + 0 * l); if (NA > 1) TS.Store(c01, o0 + 1 * l); if (NA > 2) TS.Store(c02, o0 + 2 * l); if (NA > 3) TS.Store(c03, o0 + 3 * l); if (NA > 4) TS.Store(c04, o0 + 4 * l); if (NA > 5) TS.Store(c05, o0 + 5 * l); }
+            if (NR > 1) { TS.Store(c10, o1 + 0 * l); if (NA > 1) TS.Store(c11, o1 + 1 * l); if (NA > 2) TS.Store(c12, o1 + 2 * l); if (NA > 3) TS.Store(c13, o1 + 3 * l); if (NA > 4) TS.Store(c14, o1 + 4 * l); if (NA > 5) TS.Store(c15, o1 + 5 * l); }
+            if (NR > 2) { TS.Store(c20, o2 + 0 * l); if (NA > 1) TS.Store(c21, o2 + 1 * l); if (NA > 2) TS.Store(c22, o2 + 2 * l); if (NA > 3) TS.Store(c23, o2 + 3 * l); if (NA > 4) TS.Store(c24, o2 + 4 * l); if (NA > 5) TS.Store(c25, o2 + 5 * l); }
+            if (NR > 3) { TS.Store(c30, o3 + 0 * l); if (NA > 1) TS.Store(c31, o3 + 1 * l); if (NA > 2) TS.Store(c32, o3 + 2 * l); if (NA > 3) TS.Store(c33, o3 + 3 * l); if (NA > 4) TS.Store(c34, o3 + 4 * l); if (NA > 5) TS.Store(c35, o3 + 5 * l); }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

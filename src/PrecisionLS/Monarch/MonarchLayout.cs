@@ -16,18 +16,21 @@ namespace PrecisionLS.Monarch;
 /// </remarks>
 public sealed record MonarchLayout
 {
+    /// <summary>The factor shapes, the same record <see cref="MonarchMultiply"/> takes: a layout is a shape plus the observed
+    /// sizes <see cref="In"/> and <see cref="Out"/>.</summary>
+    public MonarchShape Shape { get; }
     /// <summary>Number of blocks of w1 (input blocks).</summary>
-    public int K { get; }
+    public int K => Shape.K;
     /// <summary>Rows of each w1 block (intermediate nodes per input block).</summary>
-    public int Q { get; }
+    public int Q => Shape.Q;
     /// <summary>Columns of each w1 block (input block size).</summary>
-    public int P { get; }
+    public int P => Shape.P;
     /// <summary>Number of blocks of w2 (output blocks).</summary>
-    public int L { get; }
+    public int L => Shape.L;
     /// <summary>Rows of each w2 block (output block size).</summary>
-    public int S { get; }
+    public int S => Shape.S;
     /// <summary>Columns of each w2 block (intermediate nodes per output block).</summary>
-    public int R { get; }
+    public int R => Shape.R;
     /// <summary>Observed inputs (matrix columns): at most K·P; the rest of the padded input is zero.</summary>
     public int In { get; }
     /// <summary>Observed outputs (matrix rows): at most L·S; the rest are computed and dropped.</summary>
@@ -35,23 +38,24 @@ public sealed record MonarchLayout
 
     private MonarchLayout(int k, int q, int p, int l, int s, int r, int inFeatures, int outFeatures)
     {
-        (K, Q, P, L, S, R, In, Out) = (k, q, p, l, s, r, inFeatures, outFeatures);
+        Shape = new MonarchShape(k, q, p, l, s, r);
+        (In, Out) = (inFeatures, outFeatures);
     }
 
     /// <summary>Padded input size K·P.</summary>
-    public int InExtended => K * P;
+    public int InExtended => Shape.N;
     /// <summary>Padded output size L·S.</summary>
-    public int OutExtended => L * S;
+    public int OutExtended => Shape.M;
     /// <summary>Intermediate nodes K·Q = L·R.</summary>
-    public int Intermediate => K * Q;
+    public int Intermediate => Shape.Hidden;
     /// <summary>Shape of w1: [K, Q, P].</summary>
     public int[] W1Shape => [K, Q, P];
     /// <summary>Shape of w2: [L, S, R].</summary>
     public int[] W2Shape => [L, S, R];
     /// <summary>Values in w1.</summary>
-    public int W1Length => K * Q * P;
+    public int W1Length => Shape.W1Length;
     /// <summary>Values in w2.</summary>
-    public int W2Length => L * S * R;
+    public int W2Length => Shape.W2Length;
     /// <summary>Values in both factors, K·Q·P + L·S·R.</summary>
     public long ParameterCount => (long)W1Length + W2Length;
 

@@ -29,7 +29,8 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (config.UseMlps)
         {
             if (config.UseMlpLn) Ln2 = new LayerNorm<T>(store, prefix + ".ln_2", _d);
-            Mlp = new Mlp<T>(store, prefix + ".mlp", _d, config.MlpUpfactor, config.MlpActiv, type: config.MlpType, nblocks: config.MlpNblocks);
+            if (config.MlpType == "m2_glu") M2Glu = new M2Glu<T>(store, prefix + ".mlp", _d, config.MlpUpfactor, config.MlpNblocks);
+            else Mlp = new Mlp<T>(store, prefix + ".mlp", _d, config.MlpUpfactor, config.MlpActiv, type: config.MlpType, nblocks: config.MlpNblocks);
         }
     }
 
@@ -37,6 +38,8 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
     public ISequenceMixer<T> Mixer { get; }
     public LayerNorm<T>? Ln2 { get; }
     public Mlp<T>? Mlp { get; }
+    /// <summary>The M2 dimension mixer (mlp_type m2_glu) in place of <see cref="Mlp"/>: it holds its own residual and post-LayerNorm.</summary>
+    public M2Glu<T>? M2Glu { get; }
     public bool Resid { get; }
 
     /// <summary>hOut = Block(hIn); hIn is kept for Backward.</summary>
@@ -44,7 +47,7 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = batch * length, n = rows * _d;
         hIn = hIn[..n];
-        Span<T> m = Mlp is null ? hOut[..n] : Buffers.Ensure(ref _mid, n).AsSpan(0, n);
+        Span<T> m = Mlp is null && M2Glu is null ? hOut[..n] : Buffers.Ensure(ref _mid, n).AsSpan(0, n);
         if (Ln1 is null)
         {
             if (Resid) Mixer.ForwardResidual(hIn, m, batch, length);   // fused: the mixer adds hIn in its last pass
@@ -56,6 +59,13 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
             Ln1.Forward(hIn, u, rows);
             Mixer.Forward(u, m, batch, length);
             if (Resid) TensorPrimitives.Add(m, hIn, m);
+        }
+        if (M2Glu is not null)
+        {
+            ReadOnlySpan<T> v2 = m;
+            if (Ln2 is not null) { var vv = Buffers.Ensure(ref _v, n).AsSpan(0, n); Ln2.Forward(m, vv, rows); v2 = vv; }
+            M2Glu.Forward(v2, hOut[..n], rows);   // its residual is inside (post-LayerNorm)
+            return;
         }
         if (Mlp is null) return;
 
@@ -76,6 +86,18 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
         int rows = batch * length, n = rows * _d;
         hIn = hIn[..n]; dhOut = dhOut[..n];
         ReadOnlySpan<T> dm = dhOut;                         // gradient at the mixer stage's output
+        if (M2Glu is not null)
+        {
+            var dmBuf = Workspace<T>.Get(13, n).AsSpan(0, n);
+            if (Ln2 is null) M2Glu.Backward(_mid.AsSpan(0, n), dhOut, dmBuf, rows, accumulateDx: false);
+            else
+            {
+                var dv = Workspace<T>.Get(14, n).AsSpan(0, n);
+                M2Glu.Backward(_v.AsSpan(0, n), dhOut, dv, rows, accumulateDx: false);
+                Ln2.Backward(_mid.AsSpan(0, n), dv, dmBuf, rows, accumulateDx: false);
+            }
+            dm = dmBuf;
+        }
         if (Mlp is not null)
         {
             var dmBuf = Workspace<T>.Get(13, n).AsSpan(0, n);
@@ -111,6 +133,7 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
     public void ForwardTangent(ReadOnlySpan<T> hIn, ReadOnlySpan<T> dhIn, ReadOnlySpan<T> v, Span<T> dhOut, int batch, int length)
     {
         int rows = batch * length, n = rows * _d;
+        if (M2Glu is not null) throw new NotSupportedException("mlp_type m2_glu has no forward-mode tangent yet");
         hIn = hIn[..n];
         if (!dhIn.IsEmpty) dhIn = dhIn[..n];
         Span<T> dm = Mlp is null ? dhOut[..n] : Buffers.Ensure(ref _tMid, n).AsSpan(0, n);
@@ -144,6 +167,7 @@ public sealed class Block<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (Ln1 is not null) ma += Ln1.ForwardMultiplyAdds(rows);
         if (Ln2 is not null) ma += Ln2.ForwardMultiplyAdds(rows);
         if (Mlp is not null) ma += Mlp.ForwardMultiplyAdds(rows);
+        if (M2Glu is not null) ma += M2Glu.ForwardMultiplyAdds(rows);
         return ma;
     }
 }

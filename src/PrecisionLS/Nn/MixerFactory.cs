@@ -13,7 +13,8 @@ public static class MixerFactory
         {
             ("attn", _) => new Attention<T>(store, blockPrefix + ".seq_mixer", c.NEmbd, c.NHead, c.Causal, c.UseSoftmaxForAttn),
             ("base_conv", _) => new BaseConv<T>(store, blockPrefix + ".seq_mixer.base_conv", c.NEmbd, c.NPositions, c.Causal, c.UseResid, c.ConvType),
-            _ => throw new ConfigException($"model.seq_op '{c.SeqOp}' is unknown; accepted: attn, base_conv"),
+            ("m2", _) => new M2SequenceMixer<T>(store, blockPrefix + ".seq_mixer", c.NEmbd, c.NPositions, c.Causal, c.M2Filter, c.M2Conv, c.M2ResidualLongConv),
+            _ => throw new ConfigException($"model.seq_op '{c.SeqOp}' is unknown; accepted: attn, base_conv, m2"),
         };
     }
 }

@@ -29,6 +29,7 @@ public static class ModelInitializer
             string name = p.Name;
             bool readInOut = name.StartsWith("_read_in.", StringComparison.Ordinal) || name.StartsWith("_read_out.", StringComparison.Ordinal);
             if (readInOut && !cfg.TrainProj) { Identity(v, p); continue; }
+            if (TryInitializeM2(store, p, v, rng)) continue;
             if (readInOut)
             {
                 int fanIn = name.StartsWith("_read_in.", StringComparison.Ordinal) ? model.InDims : model.D;
@@ -56,6 +57,39 @@ public static class ModelInitializer
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) v.Clear();
             else throw new InvalidOperationException($"no initialisation rule for parameter '{name}'");
         }
+    }
+
+    /// <summary>
+    /// Monarch Mixer parameters (seq_op m2, mlp_type m2_glu), following the m2 code's PyTorch defaults: short_filter
+    /// (Conv1d, fan_in 3) and the Hyena filter's Linears U(±1/√fan_in); the Sin frequency 1 (w); the skips D, D2 and
+    /// filter_fn.bias N(0, 1) (torch.randn); explicit filters k N(0, 0.02) (in_linear/out_linear fall to the backbone
+    /// rule N(0, 0.02)); the frozen pos_emb.t, modulation.deltas (and pos_emb.z, below); the causal Monarch map as
+    /// <see cref="CausalMonarchMap{T}.Initialize"/>; m2_glu's block-diagonal weights U(±1/√fan_in), layernorm 1 and 0.
+    /// </summary>
+    private static bool TryInitializeM2<T>(ParameterStore<T> store, Parameter p, Span<T> v, Rng rng) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        string name = p.Name;
+        bool E(string suffix) => name.EndsWith(suffix, StringComparison.Ordinal);
+        bool C(string part) => name.Contains(part, StringComparison.Ordinal);
+        if (E(".short_filter.weight") || E(".short_filter.bias")) Uniform(rng, v, 1.0 / Math.Sqrt(3));
+        else if (C(".implicit_filter.") && E(".freq")) v.Fill(T.One);
+        else if (C(".implicit_filter.") && E(".weight")) Uniform(rng, v, 1.0 / Math.Sqrt(p.Shape[1]));
+        else if (C(".implicit_filter.") && E(".bias")) Uniform(rng, v, 1.0 / Math.Sqrt(store.Get(name[..^"bias".Length] + "weight").Shape[1]));
+        else if (E(".modulation.deltas")) HyenaM2Filter<T>.FillDeltas(v);
+        else if (E(".pos_emb.t")) HyenaM2Filter<T>.FillTimes(v);
+        else if (C(".seq_mixer.filter_fn") && E(".bias") && p.Shape.Length == 1) Normal(rng, v, 1.0);
+        else if (C(".seq_mixer.") && (E(".D") || E(".D2"))) Normal(rng, v, 1.0);
+        else if (C(".seq_mixer.") && (E(".k") || E(".k_rev") || E(".k2") || E(".k2_rev"))) Normal(rng, v, 0.02);
+        else if (C(".monarch_map") && E(".w1"))
+        {
+            var w2 = store.Get(name[..^"w1".Length] + "w2"); var w0 = store.Get(name[..^"w1".Length] + "w0");
+            CausalMonarchMap<T>.Initialize(v, store.Value(w2), store.Value(w0), p.Shape[0], p.Shape[1], rng);
+        }
+        else if (C(".monarch_map") && (E(".w2") || E(".w0"))) { }   // set with w1 (registered first)
+        else if (E(".mlp.gated_layers.weight") || E(".mlp.wo.weight")) Uniform(rng, v, 1.0 / Math.Sqrt(p.Shape[^1]));
+        else if (C(".mlp.layernorm.")) v.Fill(E(".weight") ? T.One : T.Zero);
+        else return false;
+        return true;
     }
 
     // A factor of a Monarch or block-diagonal MLP layer (its biases fall to the .bias rule).

@@ -46,13 +46,11 @@ public sealed class MonarchLinear<T> : ILinearLayer<T> where T : unmanaged, IFlo
         if (nblocks < 1) throw new ArgumentOutOfRangeException(nameof(nblocks), nblocks, $"MonarchLinear '{name}': nblocks = {nblocks} must be a positive integer");
         _store = store;
         In = inFeatures; Out = outFeatures; Nblocks = nblocks;
-        int inBlock = (inFeatures + nblocks - 1) / nblocks, outBlock = (outFeatures + nblocks - 1) / nblocks;
-        int q = inBlock <= outBlock ? inBlock : outBlock;     // blkdiag1's rows = blkdiag2's columns
-        Shape = new MonarchShape(nblocks, q, inBlock, nblocks, outBlock, q);
-        Shape.Validate();
+        Layout = MonarchLayout.ForLinear(inFeatures, outFeatures, nblocks);   // the fly layout: padding, truncation
+        Shape = Layout.Shape;
         Bias = bias ? store.Add(name + ".bias", [outFeatures], trainable) : null;
-        Blkdiag1 = store.Add(name + ".blkdiag1", [nblocks, q, inBlock], trainable);
-        Blkdiag2 = store.Add(name + ".blkdiag2", [nblocks, outBlock, q], trainable);
+        Blkdiag1 = store.Add(name + ".blkdiag1", Layout.W1Shape, trainable);
+        Blkdiag2 = store.Add(name + ".blkdiag2", Layout.W2Shape, trainable);
     }
 
     /// <inheritdoc/>
@@ -63,6 +61,8 @@ public sealed class MonarchLinear<T> : ILinearLayer<T> where T : unmanaged, IFlo
     public int Nblocks { get; }
     /// <summary>The factor shapes: w1 = blkdiag1, w2 = blkdiag2, n = InExtended, m = OutExtended.</summary>
     public MonarchShape Shape { get; }
+    /// <summary>The factor layout with the observed sizes (what <see cref="MonarchProjection"/> projects onto).</summary>
+    public MonarchLayout Layout { get; }
     /// <summary>Input width after padding: nblocks·ceil(in/nblocks).</summary>
     public int InExtended => Shape.N;
     /// <summary>Output width before the cut: nblocks·ceil(out/nblocks).</summary>

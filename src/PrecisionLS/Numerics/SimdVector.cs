@@ -17,6 +17,8 @@ internal interface ISimdVector<TSelf, TVec, T>
     static abstract TVec Zero { get; }
     static abstract unsafe TVec Load(T* src);
     static abstract unsafe void Store(TVec v, T* dst);
+    /// <summary>Aligned store that bypasses the caches (no read of the line first); dst must be vector-aligned.</summary>
+    static abstract unsafe void StoreStreaming(TVec v, T* dst);
     static abstract TVec Broadcast(T value);
     /// <summary>a * b + c, fused (one rounding) for float and double.</summary>
     static abstract TVec Fma(TVec a, TVec b, TVec c);
@@ -33,6 +35,8 @@ internal readonly struct Simd512<T> : ISimdVector<Simd512<T>, Vector512<T>, T> w
     public static unsafe Vector512<T> Load(T* src) => Vector512.Load(src);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void Store(Vector512<T> v, T* dst) => Vector512.Store(v, dst);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreStreaming(Vector512<T> v, T* dst) => Vector512.StoreAlignedNonTemporal(v, dst);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Broadcast(T value) => Vector512.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -60,6 +64,8 @@ internal readonly struct Simd256<T> : ISimdVector<Simd256<T>, Vector256<T>, T> w
     public static unsafe Vector256<T> Load(T* src) => Vector256.Load(src);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void Store(Vector256<T> v, T* dst) => Vector256.Store(v, dst);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreStreaming(Vector256<T> v, T* dst) => Vector256.StoreAlignedNonTemporal(v, dst);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Broadcast(T value) => Vector256.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -98,6 +104,7 @@ internal readonly struct NoSimd<T> : ISimdVector<NoSimd<T>, T, T> where T : unma
     public static T Zero => T.Zero;
     public static unsafe T Load(T* src) => *src;
     public static unsafe void Store(T v, T* dst) => *dst = v;
+    public static unsafe void StoreStreaming(T v, T* dst) => *dst = v;
     public static T Broadcast(T value) => value;
     public static T Fma(T a, T b, T c) => a * b + c;
     public static T Add(T a, T b) => a + b;

@@ -36,7 +36,7 @@ public static class TaskCatalog
                 _ => throw new InvalidOperationException($"TaskInfo lists '{info.Name}' but the catalog cannot build it"),
             };
         }
-        catch (ArgumentException e) { throw new ConfigException($"task '{info.Name}': {e.Message}"); }
+        catch (ArgumentException e) { throw new ConfigException($"task '{info.Name}': {ConfigException.Reason(e)}"); }
     }
 
     /// <summary>normalize_a, normalize_x, scale_target, scale_cond from training.data_kwargs.</summary>
@@ -49,7 +49,7 @@ public static class TaskCatalog
             scale_target: kw.Double("scale_target") ?? 1.0,
             scale_cond: kw.Double("scale_cond"));
         try { o.Validate(); }
-        catch (ArgumentException e) { throw new ConfigException("training.data_kwargs." + e.Message); }
+        catch (ArgumentException e) { throw new ConfigException("training.data_kwargs." + ConfigException.Reason(e)); }
         return o;
     }
 
@@ -66,7 +66,7 @@ public static class TaskCatalog
             gp_length: kw.Double("gp_length") ?? defaults.gp_length,
             u0_scale: kw.Double("u0_scale") ?? defaults.u0_scale);
         try { o.Validate(); }
-        catch (ArgumentException e) { throw new ConfigException("training.data_kwargs." + e.Message); }
+        catch (ArgumentException e) { throw new ConfigException("training.data_kwargs." + ConfigException.Reason(e)); }
         return o;
     }
 

@@ -28,6 +28,10 @@ namespace PrecisionLS.Training;
 /// forward (tangent) (backward) while its activations are in cache. Parameter-space results accumulate per group and
 /// are added in group order, so every result is bit-identical whatever the number of threads. The batch is copied
 /// by <see cref="SetBatch"/>; the steady state allocates nothing.
+/// Measured on the explicit-gradient preset (batch 1024, 2 shared cores, load 6-10, so approximate): outputs
+/// 45-64 ms, J v 142-145 ms, Jᵀ u 129-140 ms, Jᵀ J v 239-260 ms, against 143-146 ms for a training step's
+/// forward+backward through <see cref="BatchGroups{T}"/>. The tangent costs about two forwards: every product in
+/// these models is bilinear, and its tangent has two terms (dx·W + x·dW).
 /// Not thread-safe: one call at a time.
 /// </remarks>
 public sealed class ModelJacobian<T> where T : unmanaged, IFloatingPointIeee754<T>

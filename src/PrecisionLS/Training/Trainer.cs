@@ -64,7 +64,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         foreach (var (p, d, key) in new[] { (Curriculum.First.Points, Curriculum.First.Dims, "start"), (Curriculum.Full.Points, Curriculum.Full.Dims, "end") })
         {
             try { Task.SetSize(p, d); }
-            catch (ArgumentException e) { throw new ConfigException($"training.curriculum {key} size: {e.Message}"); }
+            catch (ArgumentException e) { throw new ConfigException($"training.curriculum {key} size: {ConfigException.Reason(e)}"); }
         }
 
         Model.Initialize(Rng.Derive(t.Seed, "init"));

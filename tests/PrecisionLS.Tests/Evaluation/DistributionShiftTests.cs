@@ -119,5 +119,11 @@ public class DistributionShiftTests
         Assert.StartsWith("shift cond=0.5: ", e.Message);
         Assert.Contains("scale_cond = 0.5", e.Message);
         Assert.DoesNotContain('\n', e.Message);
+        Assert.DoesNotContain("(Parameter", e.Message);     // .NET's argument-name suffix is dropped
+
+        e = Assert.Throws<ConfigException>(() => TaskCatalog.LeastSquaresOptionsFrom(new() { ["scale_cond"] = 0.5 }));
+        Assert.StartsWith("training.data_kwargs.", e.Message);
+        Assert.Contains("scale_cond = 0.5", e.Message);
+        Assert.DoesNotContain("(Parameter", e.Message);
     }
 }

@@ -237,4 +237,38 @@ public class MonarchThreadCountTests
         }
         finally { WorkerPool.Configure(Environment.ProcessorCount); }
     }
+
+    [Fact]
+    public unsafe void Streamed_output_stores_write_the_same_values_as_cached_ones()
+    {
+        var shape = MonarchShape.Square(1024);
+        int rows = 70, len = rows * shape.M;
+        var rng = new Rng(5);
+        double[] R(long n) { var a = new double[n]; rng.FillGaussian(a.AsSpan()); return a; }
+        var x = R(rows * shape.N); var w1 = R(shape.W1Length); var w2 = R(shape.W2Length);
+        var buffer = GC.AllocateArray<double>(len + 9, pinned: true);
+        int aligned;
+        fixed (double* p = buffer) aligned = (int)((64 - (nint)p % 64) % 64 / sizeof(double));
+        int width = MonarchKernels.VectorWidth<double>(shape.L);
+        long saved = MonarchMultiply.StreamingBytes;
+        try
+        {
+            MonarchMultiply.StreamingBytes = 0;
+            fixed (double* p = buffer)
+            {
+                Assert.True(width == 1 || MonarchMultiply.StreamsOutput(p + aligned, shape, rows, width));   // the streamed path is taken
+                Assert.False(MonarchMultiply.StreamsOutput(p + aligned + 1, shape, rows, width));         // misaligned: cached
+            }
+            MonarchMultiply.Forward<double>(x, w1, w2, buffer.AsSpan(aligned, len), shape, rows);
+            var streamed = buffer.AsSpan(aligned, len).ToArray();
+            MonarchMultiply.StreamingBytes = long.MaxValue;
+            var cached = new double[len];
+            MonarchMultiply.Forward<double>(x, w1, w2, cached, shape, rows);
+            Assert.Equal(cached, streamed);
+            var reference = new double[len];
+            MonarchMultiply.ForwardReference<double>(x, w1, w2, reference, shape, rows);
+            Compare.Close(reference, streamed, 1e-13, "streamed y");
+        }
+        finally { MonarchMultiply.StreamingBytes = saved; }
+    }
 }
