@@ -141,6 +141,45 @@ public static class PlotWriter
     }
 
     /// <summary>
+    /// Writes the held-out mse of several runs against training wall time in minutes (log y) to <paramref name="path"/>,
+    /// with a dashed horizontal line at each threshold (reproduce time-to-precision).
+    /// </summary>
+    public static void WriteEvalAgainstTime(IReadOnlyList<(string Label, IReadOnlyList<TrainingRecord> Records)> runs, IReadOnlyList<double> thresholds,
+        string path, string title)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var plot = NewPlot(title, "held-out mse (log scale)");
+        plot.XLabel("training wall time (minutes)");
+        var palette = new ScottPlot.Palettes.Category10();
+        var range = new LogRange();
+        bool any = false;
+        for (int i = 0; i < runs.Count; i++)
+        {
+            var xs = new List<double>(); var ys = new List<double>();
+            foreach (var r in runs[i].Records)
+                if (r.EvalMse is double m && double.IsFinite(m) && m > 0) { xs.Add(r.WallSeconds / 60); ys.Add(Math.Log10(m)); }
+            if (xs.Count == 0) continue;
+            range.Include(ys.ToArray());
+            var s = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
+            s.LineWidth = 2;
+            s.MarkerSize = xs.Count <= 100 ? 4 : 0;
+            s.Color = palette.GetColor(i);
+            s.LegendText = runs[i].Label;
+            any = true;
+        }
+        foreach (double t in thresholds)
+        {
+            var line = plot.Add.HorizontalLine(Math.Log10(t));
+            line.LineWidth = 1;
+            line.LinePattern = LinePattern.Dashed;
+            line.Color = Colors.Gray;
+            range.Include([Math.Log10(t)]);
+        }
+        var (lo, hi) = range.Limits();
+        Finish(plot, path, lo, hi, any);
+    }
+
+    /// <summary>
     /// Writes MSE to x* against iteration (log y) for a learned solver and exact gradient descent with the same steps
     /// (iterate); index 0 is the starting point.
     /// </summary>

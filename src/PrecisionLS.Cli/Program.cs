@@ -33,7 +33,7 @@ public static class Program
           precisionls plot DIR... [--out FILE]
           precisionls construct baseconv-gd|linear-attention-gd [--dims D] [--points L] [--dtype T] [--out DIR]
           precisionls iterate --run DIR [--iters K] [--eta E] [--problems N] [--seed S] [--out PNG] [--json]
-          precisionls reproduce precision|ood-gap|primitives|dtype [--budget MINUTES] [--out DIR] [--seed S]
+          precisionls reproduce precision|ood-gap|primitives|dtype|time-to-precision [--budget MINUTES] [--out DIR] [--seed S]
           precisionls bench train-step --preset NAME [--dtype ...] [--steps N] [--batch N] [--threads N] [--profile] [--json]
           precisionls bench gemm [--threads N] [--json]
           precisionls monarch project --input M.npy|M.csv [--nblocks K | --sizes A,B] [--out F.npz|F.npy]

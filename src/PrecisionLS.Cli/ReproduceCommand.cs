@@ -5,13 +5,13 @@ using PrecisionLS.Numerics;
 namespace PrecisionLS.Cli;
 
 /// <summary>
-/// `reproduce precision|ood-gap|primitives|dtype [--budget MINUTES] [--out DIR] [--seed S] [--threads N]`: regenerates a
+/// `reproduce precision|ood-gap|primitives|dtype|time-to-precision [--budget MINUTES] [--out DIR] [--seed S] [--threads N]`: regenerates a
 /// comparison of the paper at reduced scale within the budget and writes report.md with tables and PNG plots.
 /// </summary>
 public static class ReproduceCommand
 {
     /// <summary>Reports by name.</summary>
-    public static readonly IReadOnlyList<string> Names = ["precision", "ood-gap", "primitives", "dtype"];
+    public static readonly IReadOnlyList<string> Names = ["precision", "ood-gap", "primitives", "dtype", "time-to-precision"];
 
     public static int Run(string[] args)
     {
@@ -35,6 +35,7 @@ public static class ReproduceCommand
             "precision" => PrecisionReport.Run(rep, seed, command, cancel.Token),
             "ood-gap" => OodGapReport.Run(rep, seed, command, cancel.Token),
             "primitives" => PrimitivesReport.Run(rep, seed, command, cancel.Token),
+            "time-to-precision" => TimeToPrecisionReport.Run(rep, seed, command, cancel.Token),
             _ => DtypeReport.Run(rep, seed, command, cancel.Token),
         };
         Console.WriteLine();

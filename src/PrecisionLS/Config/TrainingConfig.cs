@@ -30,8 +30,31 @@ public sealed record TrainingConfig
     /// run takes its checkpoint instead. Empty: none. A relative path is resolved against the current directory,
     /// and the resolved config (config.yaml) holds it absolute.</summary>
     public string InitFrom { get; init; } = "";
-    /// <summary>"adam" (default), "adamw" (decoupled weight decay) or "sgd" (momentum 0.9), as the authors build them.</summary>
+    /// <summary>"adam" (default), "adamw" (decoupled weight decay) or "sgd" (momentum 0.9), as the authors build them;
+    /// or a second-order optimizer on fixed batches: "lbfgs" (L-BFGS, strong-Wolfe line search) or "gauss_newton"
+    /// (Levenberg-Marquardt, matrix-free CG on JᵀJ v). For these one step is one outer iteration.</summary>
     public string Optimizer { get; init; } = "adam";
+    /// <summary>lbfgs, gauss_newton: Adam steps (the recipe's lr, clipping, EMA filter, schedule, batch_size) before the
+    /// first second-order step (a warm start past the early plateau; 0 = none).</summary>
+    public long AdamWarmupSteps { get; init; }
+    /// <summary>lbfgs, gauss_newton: examples in the fixed batch of the second-order steps (0 = batch_size).</summary>
+    public int SecondOrderBatchSize { get; init; }
+    /// <summary>lbfgs, gauss_newton: iterations on one fixed batch before a fresh one is drawn from the sampler.</summary>
+    public long RefreshEvery { get; init; } = 50;
+    /// <summary>lbfgs: curvature pairs kept (m).</summary>
+    public int LbfgsHistory { get; init; } = 20;
+    /// <summary>lbfgs: sufficient-decrease constant c1 of the strong-Wolfe line search.</summary>
+    public double LineSearchC1 { get; init; } = 1e-4;
+    /// <summary>lbfgs: curvature constant c2 of the strong-Wolfe line search.</summary>
+    public double LineSearchC2 { get; init; } = 0.9;
+    /// <summary>lbfgs: most function-and-gradient evaluations per line search.</summary>
+    public int LineSearchMaxEvals { get; init; } = 20;
+    /// <summary>gauss_newton: conjugate-gradient iterations per step (each one JᵀJ v: a tangent and a backward pass).</summary>
+    public int CgMaxIters { get; init; } = 50;
+    /// <summary>gauss_newton: CG stops at residual ≤ cg_tolerance · ‖gradient‖.</summary>
+    public double CgTolerance { get; init; } = 1e-4;
+    /// <summary>gauss_newton: initial Levenberg-Marquardt damping λ (then adapted by the gain ratio).</summary>
+    public double GnInitialDamping { get; init; } = 1e-3;
     public double AdamEps { get; init; } = 1e-16;
     public double AdamBeta1 { get; init; } = 0.9;
     public double AdamBeta2 { get; init; } = 0.999;

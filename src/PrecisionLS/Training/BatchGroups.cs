@@ -42,7 +42,7 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly int[] _replicaBusy = new int[MaxGroups];
     private readonly T[]?[] _groupGrads = new T[]?[MaxGroups];
     private readonly double[] _groupLoss = new double[MaxGroups];
-    private readonly Action<int, int> _forwardBody, _trainBody;
+    private readonly Action<int, int> _forwardBody, _trainBody, _prepareBody;
     private int _batch, _length, _groupCount;
     private T[] _input = [];
     private T[] _output = [];
@@ -58,6 +58,7 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
         Groups = GroupsFor(master);
         _forwardBody = ForwardGroups;
         _trainBody = TrainGroups;
+        _prepareBody = PrepareGroups;
     }
 
     /// <summary>
@@ -109,6 +110,33 @@ public sealed class BatchGroups<T> where T : unmanaged, IFloatingPointIeee754<T>
             total += _groupLoss[g];
         }
         return total;
+    }
+
+    /// <summary>
+    /// Runs only <paramref name="prepare"/> for each group of a batch of <paramref name="batch"/> examples, exactly as
+    /// <see cref="ForwardBackward"/> would before the groups' first slices (the second-order steps draw their fixed
+    /// batch this way once, then evaluate it many times without prepare).
+    /// </summary>
+    public void PrepareOnly(int batch, GroupPrepare prepare)
+    {
+        _batch = batch; _groupCount = Math.Min(Groups, batch);
+        _prepare = prepare;
+        WorkerPool.Shared.For(_groupCount, 1, _prepareBody);
+        _prepare = null;
+    }
+
+    private void PrepareGroups(int g0, int g1)
+    {
+        int r = AcquireReplica();
+        try
+        {
+            for (int g = g0; g < g1; g++)
+            {
+                var (start, count) = Slice(g);
+                _prepare!(r, g, start, count);
+            }
+        }
+        finally { ReleaseReplica(r); }
     }
 
     private void Prepare(T[] input, int batch, int length, ReadOnlySpan<int> readPositions, T[] output)

@@ -15,7 +15,8 @@ namespace PrecisionLS.Training;
 /// step and skip counters, wall time, and the resolved config. Layout: "PLSCKPT1", a JSON header, the raw arrays
 /// (parameters, the optimizer's state arrays in order, the EMA average), and a SHA-256 of all of it.
 /// Version 2 added optimizer and scheduler to the header; version 1 files (Adam, step scheduler) still load:
-/// their arrays are laid out as Adam's in version 2 (parameters, M, V, EMA).
+/// their arrays are laid out as Adam's in version 2 (parameters, M, V, EMA). The second-order optimizers add their
+/// scalars (L-BFGS ring position, damping, the fixed batch's seed) to the header as optimizer_scalars.
 /// Written through <see cref="AtomicFile"/>: a crash never leaves a torn file.
 /// </summary>
 public static class Checkpoint
@@ -27,7 +28,7 @@ public static class Checkpoint
         int Version, string Dtype, long Step, long AdamSteps /* the optimizer's step count, any optimizer */, bool EmaInitialized, ulong[] RngState,
         long SkippedSteps, int ConsecutiveSkips, double WallSeconds, string ConfigYaml,
         string[] ParameterNames, int ParameterCount, string ParamChecksum,
-        string? Optimizer = null, AdaptiveSchedulerState? Scheduler = null);
+        string? Optimizer = null, AdaptiveSchedulerState? Scheduler = null, Dictionary<string, string>? OptimizerScalars = null);
 
     /// <summary>The adaptive scheduler's state (absent for the step schedule, a function of the step).</summary>
     public sealed record AdaptiveSchedulerState(double Metric, double LearningRate, bool Decrement);
@@ -44,7 +45,8 @@ public static class Checkpoint
         var scheduler = trainer.Scheduler is AdaptiveThresholdScheduler a ? new AdaptiveSchedulerState(a.Metric, a.Lr, a.Decrement) : null;
         var header = new Header(CurrentVersion, DtypeName<T>(), trainer.Step, trainer.Optimizer.Steps, trainer.Filter.Initialized,
             trainer.DataRng.State, trainer.SkippedSteps, trainer.ConsecutiveSkips, wallSeconds, ConfigLoader.ToYaml(trainer.Config),
-            store.Parameters.Select(p => p.Name).ToArray(), store.Size, store.Checksum(), trainer.Optimizer.Name, scheduler);
+            store.Parameters.Select(p => p.Name).ToArray(), store.Size, store.Checksum(), trainer.Optimizer.Name, scheduler,
+            (trainer.Optimizer as SecondOrderOptimizer<T>)?.Scalars);
         byte[] headerBytes = JsonSerializer.SerializeToUtf8Bytes(header, Json);
         AtomicFile.Write(path, stream =>
         {
@@ -92,6 +94,8 @@ public static class Checkpoint
             payload.Span.Slice((1 + k) * bytes, bytes).CopyTo(MemoryMarshal.AsBytes(states[k].AsSpan()));
         payload.Span.Slice((1 + states.Count) * bytes, bytes).CopyTo(MemoryMarshal.AsBytes(trainer.Filter.Mu.AsSpan()));
         trainer.Optimizer.Steps = header.AdamSteps;
+        if (trainer.Optimizer is SecondOrderOptimizer<T> second)
+            second.Scalars = header.OptimizerScalars ?? throw new InvalidDataException($"checkpoint {path} lacks the {second.Name} state");
         if (adaptive is not null && header.Scheduler is { } sch)
             (adaptive.Metric, adaptive.Lr, adaptive.Decrement) = (sch.Metric, sch.LearningRate, sch.Decrement);
         trainer.Filter.Initialized = header.EmaInitialized;

@@ -20,11 +20,12 @@ public interface IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     void Step(double lr);
 }
 
-/// <summary>Builds the optimizer a config names (the authors' three: torch Adam, AdamW, SGD with momentum 0.9).</summary>
+/// <summary>Builds the optimizer a config names (the authors' three: torch Adam, AdamW, SGD with momentum 0.9; and the
+/// second-order lbfgs and gauss_newton, which <see cref="Trainer{T}"/> runs on fixed batches).</summary>
 public static class Optimizers
 {
     /// <summary>The accepted training.optimizer values.</summary>
-    public static readonly string[] Names = ["adam", "adamw", "sgd"];
+    public static readonly string[] Names = ["adam", "adamw", "sgd", "lbfgs", "gauss_newton"];
 
     public static IOptimizer<T> Create<T>(ParameterStore<T> store, TrainingConfig t) where T : unmanaged, IFloatingPointIeee754<T> =>
         t.Optimizer switch
@@ -32,6 +33,7 @@ public static class Optimizers
             "adam" => new Adam<T>(store, t.AdamBeta1, t.AdamBeta2, t.AdamEps, t.WeightDecay),
             "adamw" => new Adam<T>(store, t.AdamBeta1, t.AdamBeta2, t.AdamEps, t.WeightDecay, decoupledWeightDecay: true),
             "sgd" => new Sgd<T>(store, Sgd<T>.AuthorsMomentum, t.WeightDecay),
+            "lbfgs" or "gauss_newton" => new SecondOrderOptimizer<T>(store, t),
             _ => throw new ConfigException($"training.optimizer '{t.Optimizer}' is not known; accepted: {string.Join(", ", Names)}"),
         };
 }

@@ -22,7 +22,12 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private readonly T[] _prompt, _target, _output, _dOutput;
     private readonly T[] _evalPrompt, _evalTarget, _evalOutput;
-    private readonly int _batch;
+    private readonly int _sgdBatch;             // training.batch_size: first-order steps, adaptive metric, eval chunks
+    private int _batch;                         // examples in the buffers now (_sgdBatch, or the fixed second-order batch)
+    private T[]? _chunkPrompt, _chunkOutput;    // held-out evaluation, one chunk at a time
+    private readonly SecondOrderOptimizer<T>? _second;
+    private readonly ModelObjective? _objective;
+    private bool _fixedBatchLoaded;             // the buffers hold the second-order batch of _second.BatchSeed
     private readonly BatchGroups<T> _groups;
     private readonly BatchGroups<T>.GroupLoss _groupLoss;
     private readonly BatchGroups<T>.GroupPrepare _groupSample;
@@ -66,6 +71,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _groups = new BatchGroups<T>(Model);
         DataRng = Rng.Derive(t.Seed, "train-data");
         Optimizer = Optimizers.Create(Model.Store, t);
+        _second = Optimizer as SecondOrderOptimizer<T>;
         Filter = new GradientEmaFilter<T>(Model.Store, t.EmaDecay, t.EmaLambda);
         Scheduler = t.Scheduler == "adaptive_threshold"
             ? new AdaptiveThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr, t.SchedulerEmaLambda, t.SchedulerMetricThreshold)
@@ -76,10 +82,11 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _metricSeed = Rng.Derive(t.Seed, "grad-metric").NextUInt64();
 
         // Buffers hold the largest size the curriculum reaches; each step uses the current size.
-        _batch = t.BatchSize;
-        _prompt = new T[(long)_batch * Task.MaxPromptLength * Task.TokenDims];
-        _target = new T[(long)_batch * Task.MaxReadCount * Task.ReadChannelCount];
-        _output = new T[(long)_batch * Task.MaxReadCount * Model.OutDims];
+        _batch = _sgdBatch = t.BatchSize;
+        int capacity = Math.Max(_sgdBatch, _second?.BatchSize ?? 0);
+        _prompt = new T[(long)capacity * Task.MaxPromptLength * Task.TokenDims];
+        _target = new T[(long)capacity * Task.MaxReadCount * Task.ReadChannelCount];
+        _output = new T[(long)capacity * Task.MaxReadCount * Model.OutDims];
         _dOutput = new T[_output.Length];
         // One slice's share of the batch loss, on the slice's own thread (the slices do not overlap).
         _groupLoss = (start, count) => Task.Loss(_output.AsSpan(start * _outSize, count * _outSize),
@@ -104,6 +111,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _evalTarget = new T[(long)evalBatch * Task.TargetSize];
         _evalOutput = new T[(long)evalBatch * Task.ReadPositions.Length * Model.OutDims];
         Task.Sample(Rng.Derive(t.Seed, "eval-data"), evalBatch, _evalPrompt, _evalTarget);   // at full size (set above)
+        if (_second is not null) _objective = new ModelObjective(this);
     }
 
     public RunConfig Config { get; }
@@ -131,10 +139,12 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Floating-point operations of one training step, counted from the shapes.</summary>
     public long FlopsPerStep => Model.TrainingStepFlops(_batch, Task.PromptLength, Task.ReadPositions.Length);
 
-    /// <summary>Runs one step of the recipe.</summary>
+    /// <summary>Runs one step of the recipe (for lbfgs and gauss_newton after the warm start: one outer iteration).</summary>
     public StepResult TrainStep()
     {
         var t = Config.Training;
+        if (_second is not null && Step >= _second.WarmupSteps) return SecondOrderStep();
+        _batch = _sgdBatch; _fixedBatchLoaded = false;
         UseSize(Curriculum.SizeAt(Step));
         if (Scheduler is AdaptiveThresholdScheduler adaptive && Step % t.SchedulerMetricEvery == 0)
         {
@@ -207,10 +217,13 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         UseSize(Curriculum.Full);
         int total = Config.Training.EvalBatchSize, reads = Task.ReadPositions.Length;
         int promptSize = Task.PromptLength * Task.TokenDims, outSize = reads * Model.OutDims;
-        var chunkPrompt = _prompt; var chunkOutput = _output;     // reuse the training buffers, one chunk at a time
-        for (int start = 0; start < total; start += _batch)
+        // Its own chunk buffers: the training buffers may hold a second-order batch that must survive evaluation.
+        int chunk = Math.Min(_sgdBatch, total);
+        var chunkPrompt = _chunkPrompt ??= new T[(long)chunk * promptSize];
+        var chunkOutput = _chunkOutput ??= new T[(long)chunk * outSize];
+        for (int start = 0; start < total; start += chunk)
         {
-            int n = Math.Min(_batch, total - start);
+            int n = Math.Min(chunk, total - start);
             _evalPrompt.AsSpan(start * promptSize, n * promptSize).CopyTo(chunkPrompt);
             _groups.Forward(chunkPrompt, n, Task.PromptLength, Task.ReadPositions, chunkOutput);
             chunkOutput.AsSpan(0, n * outSize).CopyTo(_evalOutput.AsSpan(start * outSize));
@@ -218,5 +231,148 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         var m = Task.Evaluate(_evalOutput, _evalTarget, total);
         if (!double.IsFinite(m.Mse)) throw new TrainingDivergedException(Step, $"held-out mse is {m.Mse}");
         return m;
+    }
+
+    /// <summary>
+    /// One outer iteration of lbfgs or gauss_newton on the fixed batch: every training.refresh_every iterations a new
+    /// batch of training.second_order_batch_size examples is drawn (one seed from the data stream; group g draws from
+    /// stream (seed, g) as in a first-order step), so the model fits the task, not one batch; L-BFGS keeps its
+    /// curvature pairs across batches. The row's lr column holds the accepted step length α (lbfgs) or the damping λ
+    /// used (gauss_newton); grad_norm is ‖∇loss‖ on the batch where the iteration started. No clipping or EMA filter.
+    /// </summary>
+    private StepResult SecondOrderStep()
+    {
+        var so = _second!;
+        var store = Model.Store;
+        var size = Curriculum.SizeAt(Step);
+        if (Task.Points != size.Points || Task.Dims != size.Dims) _fixedBatchLoaded = false;
+        UseSize(size);
+        _batch = so.BatchSize;
+        if (so.BatchIterations == 0 || so.BatchIterations >= so.RefreshEvery)
+        {
+            so.BatchSeed = DataRng.NextUInt64();
+            so.BatchIterations = 0;
+            _fixedBatchLoaded = false;
+        }
+        if (!_fixedBatchLoaded)
+        {
+            long s0 = StepProfiler.Start();
+            _stepSeed = so.BatchSeed;
+            _groups.PrepareOnly(_batch, _groupSample);
+            _fixedBatchLoaded = true;
+            so.Lbfgs?.Restart(keepHistory: true);     // a new objective: f and ∇f at X are evaluated on it
+            StepProfiler.Stop("task.sample", s0);
+        }
+        Step++;
+        double loss, lr, norm;
+        bool ok;
+        if (so.Lbfgs is { } lbfgs)
+        {
+            if (!lbfgs.HasPoint) store.Values.AsSpan().CopyTo(lbfgs.X);
+            var it = lbfgs.Iterate(_objective!);
+            (loss, lr, norm, ok) = (it.Value, it.StepLength, it.GradNorm, double.IsFinite(it.Value) && double.IsFinite(it.GradNorm));
+            lbfgs.X.AsSpan().CopyTo(store.Values);
+            if (!ok) lbfgs.Restart(keepHistory: false);
+        }
+        else
+        {
+            var gn = so.GaussNewton!;
+            store.Values.AsSpan().CopyTo(gn.X);
+            var it = gn.Iterate(_objective!);
+            (loss, lr, norm, ok) = (it.Value, it.Damping, it.GradNorm, double.IsFinite(it.Value) && double.IsFinite(it.GradNorm));
+            gn.X.AsSpan().CopyTo(store.Values);
+        }
+        so.BatchIterations++;
+        so.Iterations++;
+        Scheduler.StepCompleted(Step);
+        if (!ok)
+        {
+            // The point itself is bad (the line search and the damping never accept a non-finite value): skip, and stop
+            // as diverged after MaxConsecutiveSkips, as a first-order run would.
+            SkippedSteps++; ConsecutiveSkips++;
+            so.BatchIterations = 0;       // and try another batch
+            if (ConsecutiveSkips >= MaxConsecutiveSkips)
+                throw new TrainingDivergedException(Step, $"{ConsecutiveSkips} {so.Name} iterations in a row had a non-finite loss or gradient (loss {loss}, norm {norm})");
+            return new StepResult(Step, loss, lr, norm, Skipped: true);
+        }
+        ConsecutiveSkips = 0;
+        return new StepResult(Step, loss, lr, norm, Skipped: false);
+    }
+
+    /// <summary>
+    /// The task loss on the fixed batch in the buffers, as a least-squares objective of the flat parameter vector:
+    /// loss = mean(e²) over the N read values = ½‖r‖² with r = √(2/N) e, so ∇loss = Jᵀr. Frozen parameters get a zero
+    /// gradient, so no step moves them.
+    /// </summary>
+    private sealed class ModelObjective(Trainer<T> trainer) : ILeastSquaresObjective<T>
+    {
+        private readonly (int Offset, int Length)[] _frozen = trainer.Model.Store.Parameters.Where(p => !p.Trainable).Select(p => (p.Offset, p.Length)).ToArray();
+
+        public int Dimension => trainer.Model.Store.Size;
+
+        private void Load(ReadOnlySpan<T> x)
+        {
+            var values = trainer.Model.Store.Values;
+            if (!x.Overlaps(values)) x.CopyTo(values);
+        }
+
+        public double Evaluate(ReadOnlySpan<T> x, Span<T> gradient)
+        {
+            Load(x);
+            var tr = trainer;
+            double loss = tr._groups.ForwardBackward(tr._prompt, tr._batch, tr.Task.PromptLength, tr.Task.ReadPositions, tr._output, tr._dOutput, tr._groupLoss);
+            tr.Model.Store.Grads.AsSpan().CopyTo(gradient);
+            foreach (var (o, n) in _frozen) gradient.Slice(o, n).Clear();
+            return loss;
+        }
+
+        public double Value(ReadOnlySpan<T> x)
+        {
+            Load(x);
+            var tr = trainer;
+            tr._groups.Forward(tr._prompt, tr._batch, tr.Task.PromptLength, tr.Task.ReadPositions, tr._output);
+            int n = tr._batch;
+            return tr.Task.Loss(tr._output.AsSpan(0, n * tr._outSize), tr._target.AsSpan(0, n * tr._targetSize), n, tr._dOutput.AsSpan(0, n * tr._outSize));
+        }
+
+        private ModelJacobian<T>? _jacobian;
+        private T[] _jv = [];
+
+        public double Linearize(ReadOnlySpan<T> x, Span<T> gradient)
+        {
+            double loss = Evaluate(x, gradient);
+            var tr = trainer;
+            _jacobian ??= new ModelJacobian<T>(tr.Model);
+            int n = tr._batch;
+            _jacobian.SetBatch(tr._prompt.AsSpan(0, n * tr._promptSize), n, tr.Task.PromptLength, tr.Task.ReadPositions);
+            return loss;
+        }
+
+        /// <summary>
+        /// JᵀJ v at the linearisation point (the master's parameters), exact: one forward, one tangent (forward-mode
+        /// JVP) and one backward pass per example (<see cref="ModelJacobian{T}"/>). With loss = ½‖r‖², r = √(2/N) e over
+        /// the read window, JᵀJ = (2/N) J_eᵀ J_e; outputs outside the window (tasks reading fewer channels than out_dims)
+        /// are masked between the tangent and the backward pass.
+        /// </summary>
+        public void GaussNewtonProduct(ReadOnlySpan<T> v, Span<T> result)
+        {
+            var tr = trainer;
+            var jac = _jacobian ?? throw new InvalidOperationException("Linearize first");
+            int o = tr.Model.OutDims, c0 = tr.Task.ReadChannelStart, cc = tr.Task.ReadChannelCount;
+            double scale = 2.0 / ((double)tr._batch * tr.Task.ReadPositions.Length * cc);
+            if (c0 == 0 && cc == o) jac.GaussNewton(v, result);
+            else
+            {
+                if (_jv.Length != jac.OutputCount) _jv = new T[jac.OutputCount];
+                jac.JacobianVector(v, _jv);
+                for (int i = 0; i < _jv.Length; i++)
+                {
+                    int c = i % o;
+                    if (c < c0 || c >= c0 + cc) _jv[i] = T.Zero;
+                }
+                jac.JacobianTransposeVector(_jv, result);
+            }
+            Vec.Scale<T>(scale, result, result);
+        }
     }
 }

@@ -20,6 +20,7 @@ public sealed class ReproduceCommandTests : IDisposable
     [Theory]
     [InlineData("precision", new[] { "softmax Transformer, end to end", "exact gradient descent, 50 steps", "QR (MathNet, float64)", "Transformer / iterated model" }, new[] { "transformer-loss.png", "baseconv-loss.png", "iterate.png" })]
     [InlineData("dtype", new[] { "| float32 |", "| float64 |", "iterated MSE to x*" }, new[] { "float32-loss.png", "float64-loss.png" })]
+    [InlineData("time-to-precision", new[] { "| explicit-gradient-fast |", "| explicit-gradient (paper's Adam) |", "to 1.00e-13", "not reached" }, new[] { "mse-vs-time.png", "fast-loss.png", "adam-loss.png" })]
     public void A_smoke_budget_writes_the_report_with_its_tables_and_plots(string name, string[] rows, string[] plots)
     {
         string dir = Path.Combine(_root, name);
@@ -39,7 +40,7 @@ public sealed class ReproduceCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("reproduce", "name a comparison, one of: precision, ood-gap, primitives, dtype")]
+    [InlineData("reproduce", "name a comparison, one of: precision, ood-gap, primitives, dtype, time-to-precision")]
     [InlineData("reproduce speed", "unknown comparison 'speed'")]
     [InlineData("reproduce precision --budget none", "--budget 'none' must be a positive number of minutes")]
     public void Bad_reproduce_commands_fail_with_one_line(string command, string expected)

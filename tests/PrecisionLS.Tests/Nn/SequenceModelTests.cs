@@ -134,6 +134,7 @@ public class SequenceModelTests
 
     [Theory]
     [InlineData("explicit-gradient", "", 43_787)]
+    [InlineData("explicit-gradient-fast", "", 43_787)]
     [InlineData("explicit-gradient-linattn", "", 797_957)]
     [InlineData("least-squares", "", 9_485_829)]
     [InlineData("primitives-multiply", "model.seq_op=attn", 104_010)]

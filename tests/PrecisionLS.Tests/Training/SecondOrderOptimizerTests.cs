@@ -1,0 +1,258 @@
+using PrecisionLS.Numerics;
+using PrecisionLS.Training;
+using Xunit;
+
+namespace PrecisionLS.Tests.Training;
+
+/// <summary>L-BFGS and Gauss-Newton (Levenberg-Marquardt) on small zero-residual least-squares problems: both reach
+/// f = ½‖r‖² ≤ 1e-28, the float64 floor of such problems.</summary>
+public class SecondOrderOptimizerTests
+{
+    /// <summary>Residuals r(x) with an explicit Jacobian, for testing (JᵀJ v formed from J, no model involved).</summary>
+    private abstract class Explicit : ILeastSquaresObjective<double>
+    {
+        private double[] _lin = [];
+        public abstract int Dimension { get; }
+        public abstract int Residuals { get; }
+        public int Evaluations { get; private set; }
+        public int Products { get; private set; }
+        /// <summary>r(x) into r and J (row-major [residuals, dimension]) into jac.</summary>
+        protected abstract void Residual(ReadOnlySpan<double> x, double[] r, double[] jac);
+
+        private (double[] R, double[] J) At(ReadOnlySpan<double> x)
+        {
+            var r = new double[Residuals]; var j = new double[Residuals * Dimension];
+            Residual(x, r, j);
+            return (r, j);
+        }
+
+        public double Evaluate(ReadOnlySpan<double> x, Span<double> gradient)
+        {
+            Evaluations++;
+            var (r, j) = At(x);
+            gradient.Clear();
+            for (int i = 0; i < Residuals; i++)
+                for (int k = 0; k < Dimension; k++) gradient[k] += j[i * Dimension + k] * r[i];
+            return 0.5 * r.Sum(v => v * v);
+        }
+
+        public double Value(ReadOnlySpan<double> x) => 0.5 * At(x).R.Sum(v => v * v);
+
+        public double Linearize(ReadOnlySpan<double> x, Span<double> gradient)
+        {
+            _lin = At(x).J;
+            return Evaluate(x, gradient);
+        }
+
+        public void GaussNewtonProduct(ReadOnlySpan<double> v, Span<double> result)
+        {
+            Products++;
+            var jv = new double[Residuals];
+            for (int i = 0; i < Residuals; i++)
+                for (int k = 0; k < Dimension; k++) jv[i] += _lin[i * Dimension + k] * v[k];
+            result.Clear();
+            for (int i = 0; i < Residuals; i++)
+                for (int k = 0; k < Dimension; k++) result[k] += _lin[i * Dimension + k] * jv[i];
+        }
+    }
+
+    /// <summary>r = A x - b with b = A x*: a consistent linear least-squares problem.</summary>
+    private sealed class Linear : Explicit
+    {
+        private readonly double[,] _a;
+        private readonly double[] _b;
+        public Linear(int m, int n, ulong seed)
+        {
+            var rng = new Rng(seed);
+            _a = new double[m, n]; _b = new double[m];
+            var xs = Enumerable.Range(0, n).Select(_ => rng.NextGaussian()).ToArray();
+            for (int i = 0; i < m; i++)
+                for (int k = 0; k < n; k++) { _a[i, k] = rng.NextGaussian(); _b[i] += _a[i, k] * xs[k]; }
+        }
+        public override int Dimension => _a.GetLength(1);
+        public override int Residuals => _a.GetLength(0);
+        protected override void Residual(ReadOnlySpan<double> x, double[] r, double[] jac)
+        {
+            for (int i = 0; i < Residuals; i++)
+            {
+                r[i] = -_b[i];
+                for (int k = 0; k < Dimension; k++) { r[i] += _a[i, k] * x[k]; jac[i * Dimension + k] = _a[i, k]; }
+            }
+        }
+    }
+
+    /// <summary>A two-layer linear network y = W2 W1 a fitted to targets of a true network: a zero-residual,
+    /// non-convex polynomial problem like the sequence models' (x = [W1 (h x d), W2 (o x h)]).</summary>
+    private sealed class TwoLayer : Explicit
+    {
+        private const int D = 4, H = 3, O = 2, N = 30;
+        private readonly double[] _a = new double[N * D], _y = new double[N * O];
+        public TwoLayer(ulong seed)
+        {
+            var rng = new Rng(seed);
+            for (int i = 0; i < _a.Length; i++) _a[i] = rng.NextGaussian();
+            var truth = Enumerable.Range(0, Dimension).Select(_ => rng.NextGaussian()).ToArray();
+            var r = new double[Residuals];
+            Residual(truth, r, new double[Residuals * Dimension]);
+            for (int i = 0; i < _y.Length; i++) _y[i] = r[i];       // r with y = 0 is the network's output
+        }
+        public override int Dimension => H * D + O * H;
+        public override int Residuals => N * O;
+        protected override void Residual(ReadOnlySpan<double> x, double[] r, double[] jac)
+        {
+            Array.Clear(jac);
+            var w1 = x[..(H * D)]; var w2 = x[(H * D)..];
+            Span<double> h = stackalloc double[H];
+            for (int n = 0; n < N; n++)
+            {
+                for (int j = 0; j < H; j++) { h[j] = 0; for (int k = 0; k < D; k++) h[j] += w1[j * D + k] * _a[n * D + k]; }
+                for (int o = 0; o < O; o++)
+                {
+                    int row = n * O + o;
+                    r[row] = -_y[row];
+                    for (int j = 0; j < H; j++)
+                    {
+                        r[row] += w2[o * H + j] * h[j];
+                        jac[row * Dimension + H * D + o * H + j] = h[j];
+                        for (int k = 0; k < D; k++) jac[row * Dimension + j * D + k] = w2[o * H + j] * _a[n * D + k];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Rosenbrock as least squares: r = [10 (x1 - x0²), 1 - x0], minimum 0 at (1, 1).</summary>
+    private sealed class Rosenbrock : Explicit
+    {
+        public override int Dimension => 2;
+        public override int Residuals => 2;
+        protected override void Residual(ReadOnlySpan<double> x, double[] r, double[] jac)
+        {
+            r[0] = 10 * (x[1] - x[0] * x[0]); r[1] = 1 - x[0];
+            jac[0] = -20 * x[0]; jac[1] = 10; jac[2] = -1; jac[3] = 0;
+        }
+    }
+
+    private static double[] Start(int n, ulong seed, double scale = 1)
+    {
+        var rng = new Rng(seed);
+        return Enumerable.Range(0, n).Select(_ => scale * rng.NextGaussian()).ToArray();
+    }
+
+    private static double RunLbfgs(Explicit problem, double[] x0, int iterations, LbfgsOptions? options = null)
+    {
+        var opt = new Lbfgs<double>(problem.Dimension, options ?? new LbfgsOptions(History: 10));
+        x0.CopyTo(opt.X);
+        double f = double.NaN;
+        for (int i = 0; i < iterations; i++)
+        {
+            var it = opt.Iterate(problem);
+            f = it.Value;
+            if (f <= 1e-30) break;
+        }
+        return f;
+    }
+
+    private static double RunGaussNewton(Explicit problem, double[] x0, int iterations, GaussNewtonOptions? options = null)
+    {
+        var opt = new LevenbergMarquardt<double>(problem.Dimension, options ?? new GaussNewtonOptions(CgMaxIterations: 100, CgTolerance: 1e-10));
+        x0.CopyTo(opt.X);
+        double f = double.NaN;
+        for (int i = 0; i < iterations; i++)
+        {
+            f = opt.Iterate(problem).Value;
+            if (f <= 1e-30) break;
+        }
+        return f;
+    }
+
+    [Fact]
+    public void Lbfgs_solves_a_consistent_linear_least_squares_problem_to_1e_28()
+    {
+        var p = new Linear(40, 10, 1);
+        double f = RunLbfgs(p, Start(10, 2), 200);
+        Assert.True(f <= 1e-28, $"f = {f:E3} after L-BFGS");
+    }
+
+    [Fact]
+    public void Gauss_newton_solves_a_consistent_linear_least_squares_problem_to_1e_28()
+    {
+        var p = new Linear(40, 10, 1);
+        double f = RunGaussNewton(p, Start(10, 2), 20);
+        Assert.True(f <= 1e-28, $"f = {f:E3} after Gauss-Newton");
+    }
+
+    [Fact]
+    public void Lbfgs_fits_a_two_layer_network_to_zero_residual()
+    {
+        var p = new TwoLayer(3);
+        double f = RunLbfgs(p, Start(p.Dimension, 4, 0.5), 2000);
+        Assert.True(f <= 1e-28, $"f = {f:E3} after L-BFGS");
+    }
+
+    [Fact]
+    public void Gauss_newton_fits_a_two_layer_network_to_zero_residual()
+    {
+        var p = new TwoLayer(3);
+        double f = RunGaussNewton(p, Start(p.Dimension, 4, 0.5), 300);
+        Assert.True(f <= 1e-28, $"f = {f:E3} after Gauss-Newton");
+    }
+
+    [Fact]
+    public void Both_minimise_rosenbrock_from_the_classic_start()
+    {
+        Assert.True(RunLbfgs(new Rosenbrock(), [-1.2, 1], 500) <= 1e-28);
+        Assert.True(RunGaussNewton(new Rosenbrock(), [-1.2, 1], 500) <= 1e-28);
+    }
+
+    [Fact]
+    public void Lbfgs_steps_satisfy_the_strong_wolfe_conditions()
+    {
+        var p = new Rosenbrock();
+        var opt = new Lbfgs<double>(2, new LbfgsOptions(History: 5, C1: 1e-4, C2: 0.9));
+        opt.X[0] = -1.2; opt.X[1] = 1;
+        var g = new double[2];
+        for (int i = 0; i < 10; i++)
+        {
+            double f0 = p.Evaluate(opt.X, g);
+            var x0 = opt.X.ToArray(); var g0 = g.ToArray();
+            var it = opt.Iterate(p);
+            Assert.True(it.Accepted);
+            var d = new[] { (opt.X[0] - x0[0]) / it.StepLength, (opt.X[1] - x0[1]) / it.StepLength };
+            double d0 = g0[0] * d[0] + g0[1] * d[1];
+            double f1 = p.Evaluate(opt.X, g);
+            Assert.True(d0 < 0);
+            Assert.True(f1 <= f0 + 1e-4 * it.StepLength * d0 + 1e-15, $"iteration {i}: sufficient decrease");
+            Assert.True(Math.Abs(g[0] * d[0] + g[1] * d[1]) <= 0.9 * -d0 * (1 + 1e-9), $"iteration {i}: curvature");
+        }
+    }
+
+    [Fact]
+    public void Gauss_newton_rejects_a_bad_step_and_raises_the_damping()
+    {
+        var p = new Rosenbrock();
+        var opt = new LevenbergMarquardt<double>(2, new GaussNewtonOptions(CgMaxIterations: 10, CgTolerance: 1e-12, InitialDamping: 1e-12));
+        opt.X[0] = -1.2; opt.X[1] = 1;
+        bool sawReject = false;
+        for (int i = 0; i < 50; i++)
+        {
+            double before = opt.Damping;
+            var it = opt.Iterate(p);
+            if (it.GradNorm == 0) break;                     // solved exactly
+            if (!it.Accepted) { sawReject = true; Assert.True(opt.Damping > before); }
+            else Assert.True(opt.Damping <= before * 2 * (1 + 1e-12));
+        }
+        Assert.True(sawReject, "an undamped Gauss-Newton step from (-1.2, 1) overshoots at least once");
+    }
+
+    [Fact]
+    public void Options_name_their_training_keys()
+    {
+        Exception e = Assert.Throws<PrecisionLS.Config.ConfigException>(() => new LbfgsOptions(History: 0).Validate());
+        Assert.Contains("training.lbfgs_history", e.Message);
+        e = Assert.Throws<PrecisionLS.Config.ConfigException>(() => new LbfgsOptions(C1: 0.95, C2: 0.9).Validate());
+        Assert.Contains("training.line_search_c1", e.Message);
+        e = Assert.Throws<PrecisionLS.Config.ConfigException>(() => new GaussNewtonOptions(CgTolerance: 2).Validate());
+        Assert.Contains("training.cg_tolerance", e.Message);
+    }
+}

@@ -1,0 +1,103 @@
+using PrecisionLS.Config;
+using PrecisionLS.Training;
+using Xunit;
+
+namespace PrecisionLS.Tests.Training;
+
+/// <summary>training.optimizer: lbfgs | gauss_newton inside the trainer: config keys, fixed batches, warm start.</summary>
+public class SecondOrderTrainingTests
+{
+    private static RunConfig Config(params string[] overrides) => OptimizerTests.Config(overrides);
+
+    [Fact]
+    public void Lbfgs_lowers_the_loss_on_its_fixed_batch_and_draws_a_new_one_every_refresh()
+    {
+        var t = new Trainer<double>(Config("training.optimizer=lbfgs", "training.refresh_every=5", "training.second_order_batch_size=40"));
+        var so = Assert.IsType<SecondOrderOptimizer<double>>(t.Optimizer);
+        Assert.Equal(40, so.BatchSize);
+        var first = t.TrainStep();
+        ulong seed = so.BatchSeed;
+        double last = first.Loss;
+        for (int i = 1; i < 5; i++)
+        {
+            var r = t.TrainStep();
+            Assert.False(r.Skipped);
+            Assert.True(r.Loss <= last, $"iteration {i}: loss {r.Loss} after {last} on the same batch");
+            last = r.Loss;
+            Assert.Equal(seed, so.BatchSeed);
+        }
+        Assert.True(last < first.Loss);
+        t.TrainStep();
+        Assert.NotEqual(seed, so.BatchSeed);
+        Assert.Equal(1, so.BatchIterations);
+        Assert.Equal(6, t.Step);
+    }
+
+    [Fact]
+    public void Gauss_newton_lowers_the_loss_on_its_fixed_batch_with_exact_jacobian_products()
+    {
+        var t = new Trainer<double>(Config("training.optimizer=gauss_newton", "training.refresh_every=6", "training.cg_max_iters=10"));
+        var gn = ((SecondOrderOptimizer<double>)t.Optimizer).GaussNewton!;
+        double first = double.NaN, last = double.NaN;
+        int accepted = 0;
+        for (int i = 0; i < 6; i++)
+        {
+            double before = gn.Damping;
+            var r = t.TrainStep();
+            Assert.False(r.Skipped);
+            Assert.Equal(before, r.LearningRate);          // the row's lr column is the damping used
+            if (i == 0) first = r.Loss;
+            if (gn.Damping < before) accepted++;
+            last = r.Loss;
+        }
+        Assert.True(last < 0.95 * first, $"loss {first} -> {last} on one batch");
+        Assert.True(accepted >= 2, $"{accepted} steps lowered the damping (a good gain ratio)");
+    }
+
+    [Fact]
+    public void The_warm_start_runs_adam_first()
+    {
+        var t = new Trainer<double>(Config("training.optimizer=lbfgs", "training.adam_warmup_steps=3"));
+        var so = (SecondOrderOptimizer<double>)t.Optimizer;
+        for (int i = 0; i < 3; i++) t.TrainStep();
+        Assert.Equal(3, so.Steps);
+        Assert.Equal(0, so.Iterations);
+        t.TrainStep();
+        Assert.Equal(3, so.Steps);
+        Assert.Equal(1, so.Iterations);
+    }
+
+    [Fact]
+    public void Evaluation_between_iterations_leaves_the_fixed_batch_alone()
+    {
+        // Two trainers, one evaluating after every iteration: the same parameters after 6 iterations.
+        var a = new Trainer<double>(Config("training.optimizer=lbfgs", "training.refresh_every=4"));
+        var b = new Trainer<double>(Config("training.optimizer=lbfgs", "training.refresh_every=4"));
+        for (int i = 0; i < 6; i++) { a.TrainStep(); b.TrainStep(); b.Evaluate(); }
+        Assert.Equal(a.Model.Store.Checksum(), b.Model.Store.Checksum());
+    }
+
+    [Theory]
+    [InlineData("training.refresh_every=0", "training.refresh_every")]
+    [InlineData("training.lbfgs_history=0", "training.lbfgs_history")]
+    [InlineData("training.line_search_c2=1e-5", "training.line_search_c1")]
+    [InlineData("training.second_order_batch_size=-1", "training.second_order_batch_size")]
+    [InlineData("training.adam_warmup_steps=-1", "training.adam_warmup_steps")]
+    [InlineData("training.l1_reg=1e-4", "training.l1_reg")]
+    public void Bad_settings_name_their_key(string setting, string key)
+    {
+        var e = Assert.Throws<ConfigException>(() => new Trainer<double>(Config("training.optimizer=lbfgs", setting)));
+        Assert.Contains(key, e.Message);
+    }
+
+    [Fact]
+    public void Gauss_newton_settings_name_their_key_and_unknown_optimizers_list_the_second_order_ones()
+    {
+        var e = Assert.Throws<ConfigException>(() => new Trainer<double>(Config("training.optimizer=gauss_newton", "training.cg_max_iters=0")));
+        Assert.Contains("training.cg_max_iters", e.Message);
+        e = Assert.Throws<ConfigException>(() => new Trainer<double>(Config("training.optimizer=gauss_newton", "training.gn_initial_damping=0")));
+        Assert.Contains("training.gn_initial_damping", e.Message);
+        e = Assert.Throws<ConfigException>(() => new Trainer<double>(Config("training.optimizer=newton")));
+        Assert.Contains("lbfgs, gauss_newton", e.Message);
+    }
+}
