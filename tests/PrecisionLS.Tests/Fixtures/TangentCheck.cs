@@ -13,6 +13,22 @@ namespace PrecisionLS.Tests.Fixtures;
 public sealed class TangentHarness(ParameterStore<double> store, int inputLength,
     Func<double[], double[]> forward, Func<double[], double[]?, double[], double[]> tangent, Func<double[], double[]> backward)
 {
+    /// <summary>n Gaussian values from stream <paramref name="seed"/>, times <paramref name="scale"/>.</summary>
+    public static double[] Gaussian(int n, ulong seed, double scale = 1.0)
+    {
+        var a = new double[n];
+        new Rng(seed).FillGaussian(a.AsSpan());
+        for (int i = 0; i < n; i++) a[i] *= scale;
+        return a;
+    }
+
+    /// <summary>Both checks of a tangent at x: central differences and the adjoint identity against Backward.</summary>
+    public static void Check(TangentHarness h, double[] x)
+    {
+        h.CheckFiniteDifferences(x);
+        h.CheckAdjoint(x);
+    }
+
     public ParameterStore<double> Store { get; } = store;
 
     /// <summary>Copies every fixture parameter into the store under "{prefix}{name}" (shape-checked).</summary>

@@ -1,3 +1,4 @@
+using static PrecisionLS.Tests.Fixtures.TangentHarness;
 using PrecisionLS.Config;
 using PrecisionLS.Nn;
 using PrecisionLS.Numerics;
@@ -17,20 +18,6 @@ namespace PrecisionLS.Tests.Nn;
 [Collection(nameof(SharedPoolCollection))]   // the Gauss-Newton check runs on the shared worker pool, which other tests reconfigure
 public class M2TangentTests
 {
-    private static double[] Gaussian(int n, ulong seed, double scale = 1.0)
-    {
-        var a = new double[n];
-        new Rng(seed).FillGaussian(a.AsSpan());
-        for (int i = 0; i < n; i++) a[i] *= scale;
-        return a;
-    }
-
-    private static void Check(TangentHarness h, double[] x)
-    {
-        h.CheckFiniteDifferences(x);
-        h.CheckAdjoint(x);
-    }
-
     private static TangentHarness MixerHarness(ParameterStore<double> s, ISequenceMixer<double> m, int batch, int length, int d)
     {
         double[] keep = [];

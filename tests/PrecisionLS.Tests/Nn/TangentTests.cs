@@ -1,3 +1,4 @@
+using static PrecisionLS.Tests.Fixtures.TangentHarness;
 using PrecisionLS.Config;
 using PrecisionLS.Nn;
 using PrecisionLS.Numerics;
@@ -15,20 +16,6 @@ namespace PrecisionLS.Tests.Nn;
 public class TangentTests
 {
     private const string Prefix = "m.";
-
-    private static double[] Gaussian(int n, ulong seed, double scale = 1.0)
-    {
-        var a = new double[n];
-        new Rng(seed).FillGaussian(a.AsSpan());
-        for (int i = 0; i < n; i++) a[i] *= scale;
-        return a;
-    }
-
-    private static void Check(TangentHarness h, double[] x)
-    {
-        h.CheckFiniteDifferences(x);
-        h.CheckAdjoint(x);
-    }
 
     // ---- Linear layers ----
 
