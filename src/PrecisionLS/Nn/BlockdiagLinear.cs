@@ -67,13 +67,7 @@ public sealed class BlockdiagLinear<T> : ILinearLayer<T> where T : unmanaged, IF
     {
         long t0 = StepProfiler.Start();
         CheckLength(x.Length, (long)rows * In, "x"); CheckLength(y.Length, (long)rows * Out, "y");
-        ReadOnlySpan<T> xp = x[..(rows * In)];
-        if (InExtended > In)
-        {
-            var buf = Buffers.Ensure(ref _xp, (long)rows * InExtended).AsSpan(0, rows * InExtended);
-            PaddedColumns.Pad<T>(x, rows, In, buf, InExtended);
-            xp = buf;
-        }
+        var xp = PaddedColumns.Widen(x, rows, In, InExtended, ref _xp);   // kept for Backward and ForwardTangent
         ReadOnlySpan<T> b = Bias is null ? default : _store.Value(Bias);
         if (OutExtended > Out)
         {
@@ -134,25 +128,13 @@ public sealed class BlockdiagLinear<T> : ILinearLayer<T> where T : unmanaged, IF
         bool any = false;
         if (!dx.IsEmpty)
         {
-            ReadOnlySpan<T> dxp = dx[..(rows * In)];
-            if (InExtended > In)
-            {
-                var buf = Buffers.Ensure(ref _tXp, (long)rows * InExtended).AsSpan(0, rows * InExtended);
-                PaddedColumns.Pad<T>(dx, rows, In, buf, InExtended);
-                dxp = buf;
-            }
+            var dxp = PaddedColumns.Widen(dx, rows, In, InExtended, ref _tXp);
             BlockDiagonalMultiply.Forward<T>(dxp, _store.Value(Weight), acc, Nblocks, OutBlock, InBlock, rows);
             any = true;
         }
         if (Weight.Trainable)
         {
-            ReadOnlySpan<T> xp = x[..(rows * In)];
-            if (InExtended > In)
-            {
-                var buf = Buffers.Ensure(ref _xp, (long)rows * InExtended).AsSpan(0, rows * InExtended);
-                PaddedColumns.Pad<T>(x, rows, In, buf, InExtended);   // the same values Forward kept
-                xp = buf;
-            }
+            ReadOnlySpan<T> xp = InExtended > In ? _xp.AsSpan(0, rows * InExtended) : x[..(rows * In)];   // as Forward kept it
             BlockDiagonalMultiply.Forward<T>(xp, v.Slice(Weight.Offset, Weight.Length), any ? tmp : acc, Nblocks, OutBlock, InBlock, rows);
             if (any) System.Numerics.Tensors.TensorPrimitives.Add(acc, tmp, acc);
             any = true;

@@ -79,13 +79,7 @@ public sealed class MonarchLinear<T> : ILinearLayer<T> where T : unmanaged, IFlo
     {
         long t0 = StepProfiler.Start();
         CheckLength(x.Length, (long)rows * In, "x"); CheckLength(y.Length, (long)rows * Out, "y");
-        ReadOnlySpan<T> xp = x[..(rows * In)];
-        if (InExtended > In)
-        {
-            var buf = Buffers.Ensure(ref _xp, (long)rows * InExtended).AsSpan(0, rows * InExtended);
-            PaddedColumns.Pad<T>(x, rows, In, buf, InExtended);
-            xp = buf;
-        }
+        var xp = PaddedColumns.Widen(x, rows, In, InExtended, ref _xp);   // kept for Backward and ForwardTangent
         var h = Buffers.Ensure(ref _h, (long)rows * Shape.Hidden).AsSpan(0, rows * Shape.Hidden);
         ReadOnlySpan<T> b = Bias is null ? default : _store.Value(Bias);
         if (OutExtended > Out)
@@ -148,24 +142,12 @@ public sealed class MonarchLinear<T> : ILinearLayer<T> where T : unmanaged, IFlo
         int nOut = rows * OutExtended;
         var acc = Buffers.Ensure(ref _tAcc, nOut).AsSpan(0, nOut);
         var tmp = Buffers.Ensure(ref _tTmp, nOut).AsSpan(0, nOut);
-        ReadOnlySpan<T> xp = x[..(rows * In)];
-        if (InExtended > In)
-        {
-            var buf = Buffers.Ensure(ref _xp, (long)rows * InExtended).AsSpan(0, rows * InExtended);
-            PaddedColumns.Pad<T>(x, rows, In, buf, InExtended);   // the same values Forward kept
-            xp = buf;
-        }
+        ReadOnlySpan<T> xp = InExtended > In ? _xp.AsSpan(0, rows * InExtended) : x[..(rows * In)];   // as Forward kept it
         ReadOnlySpan<T> w1 = _store.Value(Blkdiag1), w2 = _store.Value(Blkdiag2);
         bool any = false;
         if (!dx.IsEmpty)
         {
-            ReadOnlySpan<T> dxp = dx[..(rows * In)];
-            if (InExtended > In)
-            {
-                var buf = Buffers.Ensure(ref _tXp, (long)rows * InExtended).AsSpan(0, rows * InExtended);
-                PaddedColumns.Pad<T>(dx, rows, In, buf, InExtended);
-                dxp = buf;
-            }
+            var dxp = PaddedColumns.Widen(dx, rows, In, InExtended, ref _tXp);
             MonarchMultiply.Forward<T>(dxp, w1, w2, acc, Shape, rows);
             any = true;
         }

@@ -21,6 +21,18 @@ internal static class PaddedColumns
     }
 
     /// <summary>
+    /// src [rows, cols] widened to [rows, wide] in <paramref name="buffer"/> (grown as needed) by <see cref="Pad{T}"/>, or
+    /// src itself when no padding is needed.
+    /// </summary>
+    public static ReadOnlySpan<T> Widen<T>(ReadOnlySpan<T> src, int rows, int cols, int wide, ref T[] buffer) where T : unmanaged, INumber<T>
+    {
+        if (wide == cols) return src[..(rows * cols)];
+        var dst = Buffers.Ensure(ref buffer, (long)rows * wide).AsSpan(0, rows * wide);
+        Pad<T>(src, rows, cols, dst, wide);
+        return dst;
+    }
+
+    /// <summary>
     /// dst[r, c] (+)= src[r, c] (+ bias[c] when bias is not empty) for c &lt; cols; src [rows, wide], dst [rows, cols].
     /// Overwrites dst unless <paramref name="accumulate"/>.
     /// </summary>

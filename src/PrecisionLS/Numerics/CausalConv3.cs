@@ -38,7 +38,9 @@ public static unsafe class CausalConv3
         int batch, int length, int channels, bool accumulateDx) where T : unmanaged, INumber<T>
     {
         int rows = batch * length, items = Items(rows);
-        var partial = new T[(long)items * 4 * channels];          // per item: dw (3 rows) and dbias
+        // Per item: dw (3 rows) and dbias, in the per-thread scratch slot for cross-worker partial sums (no allocation).
+        var partial = Scratch<T>.Get(items * 4 * channels, slot: 2);
+        partial.Clear();
         fixed (T* px = x, pw = wT, pdy = dy, pdx = dx, pp = partial)
         {
             var a = new Args<T> { X = px, W = pw, Y = pdy, Dx = pdx, Partial = pp, Length = length, C = channels, Rows = rows, Accumulate = accumulateDx };
@@ -46,7 +48,7 @@ public static unsafe class CausalConv3
         }
         for (int i = 0; i < items; i++)
         {
-            var p = partial.AsSpan(i * 4 * channels, 4 * channels);
+            var p = partial.Slice(i * 4 * channels, 4 * channels);
             if (!dwT.IsEmpty) TensorPrimitives.Add(dwT[..(3 * channels)], p[..(3 * channels)], dwT[..(3 * channels)]);
             if (!dbias.IsEmpty) TensorPrimitives.Add(dbias[..channels], p[(3 * channels)..], dbias[..channels]);
         }
