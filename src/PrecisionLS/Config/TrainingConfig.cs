@@ -55,6 +55,9 @@ public sealed record TrainingConfig
     public double CgTolerance { get; init; } = 1e-4;
     /// <summary>gauss_newton: initial Levenberg-Marquardt damping λ (then adapted by the gain ratio).</summary>
     public double GnInitialDamping { get; init; } = 1e-3;
+    /// <summary>gauss_newton: 0 = Levenberg damping λI, plain CG; k &gt; 0 = Marquardt damping λD and Jacobi-preconditioned
+    /// CG, D ≈ diag(JᵀJ) from k random-sign probes (k backward passes) per step.</summary>
+    public int GnScalingProbes { get; init; }
     public double AdamEps { get; init; } = 1e-16;
     public double AdamBeta1 { get; init; } = 0.9;
     public double AdamBeta2 { get; init; } = 0.999;

@@ -3,11 +3,14 @@ using System.Numerics;
 
 namespace PrecisionLS.Training;
 
-/// <summary>Gauss-Newton settings (training.cg_max_iters, training.cg_tolerance, training.gn_initial_damping).</summary>
+/// <summary>Gauss-Newton settings (training.cg_max_iters, training.cg_tolerance, training.gn_initial_damping,
+/// training.gn_scaling_probes).</summary>
 /// <param name="CgMaxIterations">Conjugate-gradient iterations per outer step (each one JᵀJ v product).</param>
-/// <param name="CgTolerance">CG stops when ‖(JᵀJ + λI)p + ∇f‖ ≤ tol · ‖∇f‖ (an inexact Newton step).</param>
+/// <param name="CgTolerance">CG stops when ‖(JᵀJ + λD)p + ∇f‖ ≤ tol · ‖∇f‖ (an inexact Newton step).</param>
 /// <param name="InitialDamping">λ of the first step.</param>
-public readonly record struct GaussNewtonOptions(int CgMaxIterations = 50, double CgTolerance = 1e-4, double InitialDamping = 1e-3)
+/// <param name="ScalingProbes">0: Levenberg's damping λI and plain CG. k &gt; 0: Marquardt's scaled damping λD with D an
+/// estimate of diag(JᵀJ) from k random probes per step, and CG preconditioned by (1 + λ)D (Jacobi).</param>
+public readonly record struct GaussNewtonOptions(int CgMaxIterations = 50, double CgTolerance = 1e-4, double InitialDamping = 1e-3, int ScalingProbes = 0)
 {
     /// <summary>Smallest damping (keeps λ positive on rank-deficient JᵀJ; far below any useful value).</summary>
     public const double MinDamping = 1e-30;
@@ -19,7 +22,11 @@ public readonly record struct GaussNewtonOptions(int CgMaxIterations = 50, doubl
         if (!(CgTolerance > 0 && CgTolerance < 1)) throw new ConfigException($"training.cg_tolerance = {CgTolerance} must be in (0, 1)");
         if (!(InitialDamping > 0) || !double.IsFinite(InitialDamping))
             throw new ConfigException($"training.gn_initial_damping = {InitialDamping} must be positive and finite");
+        if (ScalingProbes < 0) throw new ConfigException($"training.gn_scaling_probes = {ScalingProbes} must be >= 0 (0 = identity damping, no preconditioner)");
     }
+
+    /// <summary>Floor of the scaling D relative to its mean: parameters the batch barely sees still get a finite step.</summary>
+    public const double ScalingFloor = 1e-20;
 }
 
 /// <summary>What one Gauss-Newton (Levenberg-Marquardt) step did.</summary>
@@ -37,6 +44,12 @@ public readonly record struct GaussNewtonIteration(double Value, double Damping,
 /// ratio ρ of the actual to the predicted decrease (a trust-region test: Nocedal and Wright §10.3; Madsen, Nielsen and
 /// Tingleff, Methods for Non-Linear Least Squares Problems, §3.2). λ is updated as Nielsen's rule:
 /// accepted: λ ← λ · max(1/3, 1 - (2ρ - 1)³), ν ← 2; rejected: λ ← λ ν, ν ← 2ν.
+/// With <see cref="GaussNewtonOptions.ScalingProbes"/> &gt; 0 the damping is Marquardt's λD instead of λI, with
+/// D ≈ diag(JᵀJ) estimated at each step by Hutchinson's estimator, diag(JᵀJ) = E[(Jᵀz)⊙(Jᵀz)] over random signs z
+/// (one Jᵀz product, a backward pass, per probe), floored at <see cref="GaussNewtonOptions.ScalingFloor"/> times its
+/// mean. That makes λ dimensionless (the step does not depend on how each parameter is scaled) and CG is
+/// preconditioned by (1 + λ)D, the diagonal of JᵀJ + λD: parameters whose curvature differs by orders of magnitude
+/// (positional tables, gates, projections) converge together instead of the stiffest first.
 /// </summary>
 /// <remarks>
 /// The predicted decrease uses the CG residual r_k = -∇f - (JᵀJ + λI)p (exact for an inexact solve):
@@ -45,7 +58,8 @@ public readonly record struct GaussNewtonIteration(double Value, double Damping,
 /// </remarks>
 public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly T[] _x, _g, _p, _r, _z, _hz, _xTrial;
+    private readonly T[] _x, _g, _p, _r, _z, _hz, _xTrial, _s;
+    private T[] _probe = [], _jtz = [];
 
     public LevenbergMarquardt(int dimension, GaussNewtonOptions options)
     {
@@ -54,6 +68,7 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
         Damping = options.InitialDamping;
         _x = new T[dimension]; _g = new T[dimension]; _p = new T[dimension]; _r = new T[dimension];
         _z = new T[dimension]; _hz = new T[dimension]; _xTrial = new T[dimension];
+        _s = options.ScalingProbes > 0 ? new T[dimension] : [];
     }
 
     public GaussNewtonOptions Options { get; }
@@ -66,8 +81,12 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
     /// <summary>f at X after the last step.</summary>
     public double Value { get; private set; } = double.NaN;
 
-    /// <summary>One damped Gauss-Newton step.</summary>
-    public GaussNewtonIteration Iterate(ILeastSquaresObjective<T> f)
+    /// <summary>The scaling D of the last step (Marquardt; empty with identity damping).</summary>
+    public ReadOnlySpan<T> Scaling => _s;
+
+    /// <summary>One damped Gauss-Newton step. <paramref name="probeSeed"/> seeds the scaling's random probes (pass the
+    /// iteration number, so a resumed run draws the same probes).</summary>
+    public GaussNewtonIteration Iterate(ILeastSquaresObjective<T> f, ulong probeSeed = 0)
     {
         if (f.Dimension != _x.Length) throw new ArgumentException($"objective has dimension {f.Dimension}, Gauss-Newton was built for {_x.Length}", nameof(f));
         double lambda = Damping;
@@ -76,28 +95,34 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
         if (!double.IsFinite(f0) || !double.IsFinite(gnorm)) { Value = f0; return new GaussNewtonIteration(f0, lambda, gnorm, 0, double.NaN, false); }
         if (gnorm == 0) { Value = f0; return new GaussNewtonIteration(f0, lambda, 0, 0, double.NaN, false); }
 
-        // CG on (JᵀJ + λI) p = -g from p = 0.
+        bool scaled = Options.ScalingProbes > 0;
+        if (scaled) EstimateScaling(f, probeSeed);
+
+        // (P)CG on (JᵀJ + λD) p = -g from p = 0 (D = I unscaled); preconditioner M = (1 + λ)D, z = M⁻¹r.
         Array.Clear(_p);
         Vec.Scale<T>(-1, _g, _r);
-        _r.AsSpan().CopyTo(_z);
-        double rr = gnorm * gnorm, stop = Options.CgTolerance * gnorm;
+        if (scaled) { Precondition(_r, _z, lambda); } else _r.AsSpan().CopyTo(_z);
+        var dir = _xTrial;                                   // the search direction (free until the trial point is formed)
+        _z.AsSpan().CopyTo(dir);
+        double rz = Vec.Dot<T>(_r, _z), stop = Options.CgTolerance * gnorm;
         int k = 0;
         while (k < Options.CgMaxIterations)
         {
-            f.GaussNewtonProduct(_z, _hz); k++;
-            Vec.Axpy<T>(lambda, _z, _hz, _hz);
-            double zHz = Vec.Dot<T>(_z, _hz);
-            if (!(zHz > 0)) break;
-            double a = rr / zHz;
-            Vec.Axpy<T>(a, _z, _p, _p);
+            f.GaussNewtonProduct(dir, _hz); k++;
+            AddDamping(lambda, dir, _hz);
+            double dHd = Vec.Dot<T>(dir, _hz);
+            if (!(dHd > 0)) break;
+            double a = rz / dHd;
+            Vec.Axpy<T>(a, dir, _p, _p);
             Vec.Axpy<T>(-a, _hz, _r, _r);
-            double rrNew = Vec.Dot<T>(_r, _r);
-            if (Math.Sqrt(rrNew) <= stop) break;
-            Vec.Axpy<T>(rrNew / rr, _z, _r, _z);
-            rr = rrNew;
+            if (Vec.Norm<T>(_r) <= stop) break;
+            if (scaled) Precondition(_r, _z, lambda); else _r.AsSpan().CopyTo(_z);
+            double rzNew = Vec.Dot<T>(_r, _z);
+            Vec.Axpy<T>(rzNew / rz, dir, _z, dir);
+            rz = rzNew;
         }
-        double pg = Vec.Dot<T>(_p, _g), pp = Vec.Dot<T>(_p, _p);
-        double pHp = -pg - Vec.Dot<T>(_p, _r) - lambda * pp;
+        double pg = Vec.Dot<T>(_p, _g), pDp = scaled ? WeightedSquare(_p, _s) : Vec.Dot<T>(_p, _p);
+        double pHp = -pg - Vec.Dot<T>(_p, _r) - lambda * pDp;
         double predicted = -pg - 0.5 * pHp;
 
         System.Numerics.Tensors.TensorPrimitives.Add(_x, _p, _xTrial);
@@ -119,5 +144,53 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
             Value = f0;
         }
         return new GaussNewtonIteration(Value, lambda, gnorm, k, rho, accept);
+    }
+
+    // hz += λ D v (D = I unscaled)
+    private void AddDamping(double lambda, ReadOnlySpan<T> v, Span<T> hz)
+    {
+        if (_s.Length == 0) { Vec.Axpy<T>(lambda, v, hz, hz); return; }
+        T l = T.CreateChecked(lambda);
+        for (int i = 0; i < v.Length; i++) hz[i] += l * _s[i] * v[i];
+    }
+
+    // z = r / ((1 + λ) D)
+    private void Precondition(ReadOnlySpan<T> r, Span<T> z, double lambda)
+    {
+        T onePlus = T.One + T.CreateChecked(lambda);
+        for (int i = 0; i < r.Length; i++) z[i] = r[i] / (onePlus * _s[i]);
+    }
+
+    private static double WeightedSquare(ReadOnlySpan<T> p, ReadOnlySpan<T> s)
+    {
+        double sum = 0;
+        for (int i = 0; i < p.Length; i++) sum += double.CreateChecked(s[i] * p[i] * p[i]);
+        return sum;
+    }
+
+    // D = mean over probes of (Jᵀz)², z random signs on the residuals, floored at ScalingFloor · mean(D). Parameters no
+    // residual depends on (frozen ones: Jᵀz is 0 there) get the floor, where the zero gradient keeps the step 0.
+    private void EstimateScaling(ILeastSquaresObjective<T> f, ulong seed)
+    {
+        int n = f.ResidualCount, probes = Options.ScalingProbes;
+        if (_probe.Length != n) _probe = new T[n];
+        if (_jtz.Length != _x.Length) _jtz = new T[_x.Length];
+        var rng = new PrecisionLS.Numerics.Rng(PrecisionLS.Numerics.Rng.StreamSeed(0x5CA1E5, seed));
+        Array.Clear(_s);
+        for (int j = 0; j < probes; j++)
+        {
+            for (int i = 0; i < n; i += 64)
+            {
+                ulong bits = rng.NextUInt64();
+                for (int b = 0; b < 64 && i + b < n; b++) _probe[i + b] = ((bits >> b) & 1) == 0 ? T.One : T.NegativeOne;
+            }
+            f.JacobianTransposeProduct(_probe, _jtz);
+            for (int i = 0; i < _s.Length; i++) _s[i] += _jtz[i] * _jtz[i];
+        }
+        T inv = T.One / T.CreateChecked(probes);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(_s, inv, _s);
+        T floor = T.CreateChecked(GaussNewtonOptions.ScalingFloor) * System.Numerics.Tensors.TensorPrimitives.Sum<T>(_s) / T.CreateChecked(_s.Length);
+        if (!(floor > T.Zero)) floor = T.One;                 // JᵀJ = 0 (or not finite): no scaling
+        for (int i = 0; i < _s.Length; i++) if (!(_s[i] >= floor)) _s[i] = floor;
     }
 }

@@ -28,6 +28,10 @@ public interface ILeastSquaresObjective<T> : IObjective<T> where T : unmanaged, 
     double Linearize(ReadOnlySpan<T> x, Span<T> gradient);
     /// <summary>result = Jᵀ(J v) at the last linearisation point.</summary>
     void GaussNewtonProduct(ReadOnlySpan<T> v, Span<T> result);
+    /// <summary>Length of r.</summary>
+    int ResidualCount { get; }
+    /// <summary>result = Jᵀu at the last linearisation point, for a residual-space vector u (one backward pass).</summary>
+    void JacobianTransposeProduct(ReadOnlySpan<T> u, Span<T> result);
 }
 
 /// <summary>Flat vector helpers of the optimizers (sums in double, one fixed order).</summary>

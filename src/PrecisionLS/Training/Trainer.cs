@@ -278,7 +278,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var gn = so.GaussNewton!;
             store.Values.AsSpan().CopyTo(gn.X);
-            var it = gn.Iterate(_objective!);
+            var it = gn.Iterate(_objective!, (ulong)so.Iterations);
             (loss, lr, norm, ok) = (it.Value, it.Damping, it.GradNorm, double.IsFinite(it.Value) && double.IsFinite(it.GradNorm));
             gn.X.AsSpan().CopyTo(store.Values);
         }
@@ -369,6 +369,30 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 {
                     int c = i % o;
                     if (c < c0 || c >= c0 + cc) _jv[i] = T.Zero;
+                }
+                jac.JacobianTransposeVector(_jv, result);
+            }
+            Vec.Scale<T>(scale, result, result);
+        }
+
+        public int ResidualCount => (_jacobian ?? throw new InvalidOperationException("Linearize first")).OutputCount;
+
+        /// <summary>Jᵀu with J = √(2/N) J_e (as <see cref="GaussNewtonProduct"/>); outputs outside the read window are
+        /// not residuals, so u is masked there.</summary>
+        public void JacobianTransposeProduct(ReadOnlySpan<T> u, Span<T> result)
+        {
+            var tr = trainer;
+            var jac = _jacobian ?? throw new InvalidOperationException("Linearize first");
+            int o = tr.Model.OutDims, c0 = tr.Task.ReadChannelStart, cc = tr.Task.ReadChannelCount;
+            double scale = Math.Sqrt(2.0 / ((double)tr._batch * tr.Task.ReadPositions.Length * cc));
+            if (c0 == 0 && cc == o) jac.JacobianTransposeVector(u, result);
+            else
+            {
+                if (_jv.Length != jac.OutputCount) _jv = new T[jac.OutputCount];
+                for (int i = 0; i < _jv.Length; i++)
+                {
+                    int c = i % o;
+                    _jv[i] = c < c0 || c >= c0 + cc ? T.Zero : u[i];
                 }
                 jac.JacobianTransposeVector(_jv, result);
             }
