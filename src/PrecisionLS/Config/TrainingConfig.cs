@@ -82,6 +82,9 @@ public sealed record TrainingConfig
     public long StepRate { get; init; } = 3000;
     public double Gamma { get; init; } = 0.9;
     public double MinLr { get; init; } = 1e-10;
+    /// <summary>step schedule: 0 = decay from step 0; ℓ &gt; 0 = hold learning_rate until the training loss first falls
+    /// below ℓ, then decay by gamma every step_rate steps from there.</summary>
+    public double DecayStartLoss { get; init; }
     /// <summary>Held-out evaluation period in steps (0 = only at the end).</summary>
     public long EvalEvery { get; init; } = 500;
     /// <summary>Size of the fixed, seeded held-out batch.</summary>

@@ -28,7 +28,8 @@ public static class Checkpoint
         int Version, string Dtype, long Step, long AdamSteps /* the optimizer's step count, any optimizer */, bool EmaInitialized, ulong[] RngState,
         long SkippedSteps, int ConsecutiveSkips, double WallSeconds, string ConfigYaml,
         string[] ParameterNames, int ParameterCount, string ParamChecksum,
-        string? Optimizer = null, AdaptiveSchedulerState? Scheduler = null, Dictionary<string, string>? OptimizerScalars = null);
+        string? Optimizer = null, AdaptiveSchedulerState? Scheduler = null, Dictionary<string, string>? OptimizerScalars = null,
+        long? DecayStart = null /* the step schedule's decay_start_loss clock (absent: not used) */);
 
     /// <summary>The adaptive scheduler's state (absent for the step schedule, a function of the step).</summary>
     public sealed record AdaptiveSchedulerState(double Metric, double LearningRate, bool Decrement);
@@ -46,7 +47,8 @@ public static class Checkpoint
         var header = new Header(CurrentVersion, DtypeName<T>(), trainer.Step, trainer.Optimizer.Steps, trainer.Filter.Initialized,
             trainer.DataRng.State, trainer.SkippedSteps, trainer.ConsecutiveSkips, wallSeconds, ConfigLoader.ToYaml(trainer.Config),
             store.Parameters.Select(p => p.Name).ToArray(), store.Size, store.Checksum(), trainer.Optimizer.Name, scheduler,
-            (trainer.Optimizer as SecondOrderOptimizer<T>)?.Scalars);
+            (trainer.Optimizer as SecondOrderOptimizer<T>)?.Scalars,
+            trainer.Scheduler is StepThresholdScheduler { DecayStartLoss: > 0 } st ? st.DecayStart : null);
         byte[] headerBytes = JsonSerializer.SerializeToUtf8Bytes(header, Json);
         AtomicFile.Write(path, stream =>
         {
@@ -98,6 +100,9 @@ public static class Checkpoint
             second.Scalars = header.OptimizerScalars ?? throw new InvalidDataException($"checkpoint {path} lacks the {second.Name} state");
         if (adaptive is not null && header.Scheduler is { } sch)
             (adaptive.Metric, adaptive.Lr, adaptive.Decrement) = (sch.Metric, sch.LearningRate, sch.Decrement);
+        if (trainer.Scheduler is StepThresholdScheduler { DecayStartLoss: > 0 } step)
+            step.DecayStart = header.DecayStart ?? (header.Step > 0
+                ? throw new ConfigException($"checkpoint {path} was written by a run without training.decay_start_loss; it cannot resume with it") : -1);
         trainer.Filter.Initialized = header.EmaInitialized;
         trainer.DataRng = new Rng(header.RngState);
         trainer.Step = header.Step;

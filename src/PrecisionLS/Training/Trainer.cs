@@ -50,6 +50,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ConfigException($"training.scheduler '{t.Scheduler}' is not known; accepted: {string.Join(", ", SchedulerNames)}");
         if (Array.IndexOf(Optimizers.Names, t.Optimizer) < 0)
             throw new ConfigException($"training.optimizer '{t.Optimizer}' is not known; accepted: {string.Join(", ", Optimizers.Names)}");
+        if (t.DecayStartLoss != 0 && t.Scheduler == "adaptive_threshold")
+            throw new ConfigException($"training.decay_start_loss = {t.DecayStartLoss} applies to the step schedule; training.scheduler adaptive_threshold decides its own decay (set decay_start_loss: 0)");
         if (t.SchedulerMetricEvery < 1) throw new ConfigException($"training.scheduler_metric_every = {t.SchedulerMetricEvery} must be at least 1");
         if (!(t.L1Reg >= 0) || !double.IsFinite(t.L1Reg)) throw new ConfigException($"training.l1_reg = {t.L1Reg} must be finite and >= 0");
         Model = new SequenceModel<T>(config.Model);
@@ -75,7 +77,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Filter = new GradientEmaFilter<T>(Model.Store, t.EmaDecay, t.EmaLambda);
         Scheduler = t.Scheduler == "adaptive_threshold"
             ? new AdaptiveThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr, t.SchedulerEmaLambda, t.SchedulerMetricThreshold)
-            : new StepThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr);
+            : new StepThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr, t.DecayStartLoss);
         _trainable = Model.Store.Parameters.Where(p => p.Trainable).Select(p => (p.Offset, p.Length)).ToArray();
         // The metric's minibatches come from their own streams, keyed by (step, minibatch): the training data stay
         // the same whatever the scheduler, and a resumed run measures exactly what a straight run would.
@@ -176,6 +178,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Filter.Apply();
         Optimizer.Step(lr);
         Scheduler.StepCompleted(Step);
+        if (Scheduler is StepThresholdScheduler stepSchedule) stepSchedule.ObserveLoss(loss, Step);
         StepProfiler.Stop("optimizer(clip+ema+adam)", t0);
         return new StepResult(Step, loss, lr, norm, Skipped: false);
     }

@@ -28,6 +28,7 @@ public class OptimizerResumeTests
     [InlineData("training.optimizer=sgd", "training.learning_rate=1e-3", "training.weight_decay=1e-3")]
     [InlineData("training.optimizer=adamw", "training.weight_decay=1e-2", "training.l1_reg=1e-4")]
     [InlineData("training.scheduler=adaptive_threshold", "training.scheduler_metric_every=10", "training.step_rate=15")]
+    [InlineData("training.decay_start_loss=1e9", "training.step_rate=5", "training.gamma=0.7")]   // the clock starts at step 1: resume must restore it
     [InlineData("training.optimizer=lbfgs", "training.refresh_every=7", "training.lbfgs_history=5")]
     [InlineData("training.optimizer=lbfgs", "training.adam_warmup_steps=10", "training.second_order_batch_size=48")]
     [InlineData("training.optimizer=gauss_newton", "training.refresh_every=4", "training.cg_max_iters=5")]

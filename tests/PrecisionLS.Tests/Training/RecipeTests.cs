@@ -84,6 +84,25 @@ public class RecipeTests
     }
 
     [Fact]
+    public void Decay_start_loss_holds_the_rate_until_the_loss_first_falls_below_it()
+    {
+        var sch = new StepThresholdScheduler(1e-2, 500, 0.5, 1e-10, decayStartLoss: 1e-2);
+        Assert.Equal(-1, sch.DecayStart);
+        sch.ObserveLoss(0.3, 4000);
+        Assert.Equal(1e-2, sch.LearningRate(4000));       // still on the plateau: no decay, whatever the step
+        sch.ObserveLoss(9e-3, 4700);
+        Assert.Equal(4700, sch.DecayStart);
+        sch.ObserveLoss(5e-1, 4800);                       // a later spike does not restart the clock
+        Assert.Equal(4700, sch.DecayStart);
+        Assert.Equal(1e-2, sch.LearningRate(5199));
+        Assert.Equal(5e-3, sch.LearningRate(5200));
+        Assert.Equal(1e-2 * Math.Pow(0.5, 6), sch.LearningRate(4700 + 6 * 500 + 3));
+        Assert.Equal(1e-2 * 0.9, new StepThresholdScheduler(1e-2, 3000, 0.9).LearningRate(3000));   // 0: the clock starts at 0
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new StepThresholdScheduler(1e-2, 10, 0.9, 0, decayStartLoss: -1));
+        Assert.Contains("training.decay_start_loss", e.Message);
+    }
+
+    [Fact]
     public void Clipping_scales_to_the_max_norm_like_torch()
     {
         var s = Store(0, 0);
