@@ -16,12 +16,12 @@ public sealed class SecondOrderCliTests : IDisposable
 
     private static (int Code, string Output, string Error) Run(params string[] args) => CliRunner.Run(args);
 
-    private static readonly string[] Small = ["--set", "model.n_embd=16", "--set", "training.batch_size=16", "--set", "training.eval_batch_size=32",
+    private static readonly string[] Small = ["--set", "training.optimizer=lbfgs", "--set", "model.n_embd=16", "--set", "training.batch_size=16", "--set", "training.eval_batch_size=32",
         "--set", "training.adam_warmup_steps=4", "--set", "training.second_order_batch_size=24", "--set", "training.refresh_every=3",
         "--set", "training.eval_every=5", "--set", "training.log_every=1", "--set", "training.save_every_steps=5"];
 
     [Fact]
-    public void The_fast_preset_trains_writes_its_summary_and_plots_and_resumes()
+    public void An_lbfgs_run_after_a_warm_start_trains_writes_its_summary_and_plots_and_resumes()
     {
         string dir = Path.Combine(_root, "fast");
         var (code, output, error) = Run(["train", "--preset", "explicit-gradient-fast", "--steps", "8", "--out", dir, "--threads", "2", .. Small]);
@@ -42,7 +42,7 @@ public sealed class SecondOrderCliTests : IDisposable
     public void A_bad_second_order_setting_fails_with_one_line_naming_the_key()
     {
         var (code, _, error) = Run("train", "--preset", "explicit-gradient-fast", "--steps", "2", "--out", Path.Combine(_root, "bad"),
-            "--set", "training.refresh_every=0");
+            "--set", "training.optimizer=lbfgs", "--set", "training.refresh_every=0");
         Assert.Equal(2, code);
         Assert.Contains("training.refresh_every", error);
         (code, _, error) = Run("train", "--preset", "explicit-gradient", "--steps", "2", "--out", Path.Combine(_root, "bad2"),
