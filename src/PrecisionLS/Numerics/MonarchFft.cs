@@ -16,7 +16,8 @@ namespace PrecisionLS.Numerics;
 /// Spectra are kept in the order [k1, k2, batch, re(d) | im(d)] (frequency k = k2 + n2·k1, k1 digit-permuted with two
 /// levels: <see cref="FrequencyOf"/>); only products of spectra
 /// taken in the same order are formed, so the order never needs undoing. <see cref="Inverse"/> applies conj(F)
-/// (unnormalised: divide by N yourself) and keeps the real part.
+/// (unnormalised: divide by N yourself) and keeps the real part. <see cref="ForwardPacked"/> and
+/// <see cref="InversePacked"/> transform two real channels as one complex one (MonarchFftPacked.cs).
 /// </summary>
 /// <remarks>
 /// The sizes are picked for a causal convolution of length L: N = 2·Lp with Lp = n1·h ≥ L, n2 = 2h, so an input of
@@ -25,12 +26,15 @@ namespace PrecisionLS.Numerics;
 /// DFT entries and twiddles are computed in double with the exponent reduced mod n, then rounded to T.
 /// Not thread-safe: one instance per layer (model replicas each hold their own).
 /// </remarks>
-public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // step 1: [F2r; F2i] (2·n2 × n2) and its first h columns (2·n2 × h) for half-filled inputs
     private readonly T[] _f2Full, _f2Half;
     // inverse step 1: [F2r | F2i] (n2 × 2·n2): Re(conj(F2) B) = F2r·Br + F2i·Bi
     private readonly T[] _f2Inv;
+    // packed inverse step 1: rows of F2r and F2i interleaved (2·n2 × n2: row 2i = F2r row i, row 2i+1 = F2i row i), so
+    // the first 2·outRows rows give both products for the first outRows output rows
+    private readonly T[] _f2Pair;
     // step 3, one level: [F1r; F1i] (2·n1 × n1); two levels (n1 = p·q): [Fpr; Fpi], [Fqr; Fqi] and ω_{n1}^{iq kp} [p, q]
     private readonly T[] _f1, _fp, _fq, _t1Re, _t1Im, _t1ImNeg;
     // twiddles ω_N^{i1 k2}, [n2, n1] re and im
@@ -66,7 +70,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         int h = (length + N1 - 1) / N1;
         N2 = 2 * h; N = N1 * N2; Padded = N1 * h;
         int n1 = N1, n2 = N2;
-        _f2Full = new T[2 * n2 * n2]; _f2Half = new T[2 * n2 * h]; _f2Inv = new T[n2 * 2 * n2];
+        _f2Full = new T[2 * n2 * n2]; _f2Half = new T[2 * n2 * h]; _f2Inv = new T[n2 * 2 * n2]; _f2Pair = new T[2 * n2 * n2];
         for (int k = 0; k < n2; k++)
             for (int i = 0; i < n2; i++)
             {
@@ -74,6 +78,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
                 _f2Full[k * n2 + i] = re; _f2Full[(n2 + k) * n2 + i] = im;
                 if (i < h) { _f2Half[k * h + i] = re; _f2Half[(n2 + k) * h + i] = im; }
                 _f2Inv[i * 2 * n2 + k] = re; _f2Inv[i * 2 * n2 + n2 + k] = im;   // row i (output), column k (symmetric F)
+                _f2Pair[2 * i * n2 + k] = re; _f2Pair[(2 * i + 1) * n2 + k] = im;
             }
         _f1 = Q == 1 ? DftStack(n1) : [];
         _fp = Q == 1 ? [] : DftStack(P);
@@ -308,7 +313,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (rows < 1 || rows > N) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows must be in [1, N = {N}]");
         if (x.Length < (long)batch * rows * d) throw new ArgumentException($"x holds {x.Length} values, [{batch}, {rows}, {d}] needs {(long)batch * rows * d}", nameof(x));
         if (spec.Length < SpectrumLength(batch, d)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, d)}", nameof(spec));
-        if (!_isChunk && d > ChunkChannels && batch * rows >= ChunkMinRows) { Chunked(x, rows, batch, d, spec, default, false, inverse: false); return; }
+        if (!_isChunk && d > ChunkChannels && batch * rows >= ChunkMinRows) { Chunked(x, rows, batch, d, spec, default, false, inverse: false, packed: false); return; }
         int kRows = rows <= Padded ? n2 / 2 : n2;               // rows of X that can be non-zero
         ReadOnlySpan<T> f2 = kRows == n2 ? _f2Full : _f2Half;
         int w = n1 * d;                                          // one row of X: n1 tokens of d channels
@@ -365,7 +370,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (rowsOut < 1 || rowsOut > N) throw new ArgumentOutOfRangeException(nameof(rowsOut), rowsOut, $"rowsOut must be in [1, N = {N}]");
         if (y.Length < (long)batch * rowsOut * d) throw new ArgumentException($"y holds {y.Length} values, [{batch}, {rowsOut}, {d}] needs {(long)batch * rowsOut * d}", nameof(y));
         if (spec.Length < SpectrumLength(batch, d)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, d)}", nameof(spec));
-        if (!_isChunk && d > ChunkChannels && batch * rowsOut >= ChunkMinRows) { Chunked(default, rowsOut, batch, d, spec, y, accumulate, inverse: true); return; }
+        if (!_isChunk && d > ChunkChannels && batch * rowsOut >= ChunkMinRows) { Chunked(default, rowsOut, batch, d, spec, y, accumulate, inverse: true, packed: false); return; }
         Step3(spec, batch, d, conjugate: true);
         int w = n1 * d, bs = batch * 2 * d, W = batch * w;
         int outRows = (rowsOut + n1 - 1) / n1;                   // rows i2 of the [n2, batch·n1·d] output needed
@@ -390,13 +395,14 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     // Short inputs (a kernel's few taps, small batches of short sequences) are not worth the gather and scatter.
     private const int ChunkMinRows = 64;
 
-    // Forward or Inverse of every chunk of ChunkChannels channels on its own engine, the chunks split over the workers
-    // (each chunk's GEMMs then run serially on its worker). Forward gathers the chunk's channels of x, transforms them
-    // and scatters the chunk spectrum into spec's [.., re(d) | im(d)] rows; Inverse gathers from spec and scatters
-    // (or adds) into y.
-    private unsafe void Chunked(ReadOnlySpan<T> x, int rows, int batch, int d, Span<T> spec, Span<T> y, bool accumulate, bool inverse)
+    // Forward or Inverse of every chunk of ChunkChannels spectrum channels on its own engine, the chunks split over the
+    // workers (each chunk's GEMMs then run serially on its worker). Forward gathers the chunk's channels of x (packed:
+    // its real channels c0.. and, as imaginary parts, m + c0..), transforms them and scatters the chunk spectrum into
+    // spec's [.., re(m) | im(m)] rows (m = d unpacked); Inverse gathers from spec and scatters (or adds) into y.
+    private unsafe void Chunked(ReadOnlySpan<T> x, int rows, int batch, int d, Span<T> spec, Span<T> y, bool accumulate, bool inverse, bool packed)
     {
-        int dc = ChunkChannels, count = (d + dc - 1) / dc;
+        int m = packed ? PackedChannels(d) : d;
+        int dc = ChunkChannels, count = (m + dc - 1) / dc;
         if (_chunks.Length != count)
         {
             _chunks = new Chunk[count];
@@ -406,7 +412,8 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var args = new ChunkArgs
             {
-                Owner = this, X = px, Spec = ps, Y = py, Rows = rows, Batch = batch, D = d, Accumulate = accumulate, Inverse = inverse,
+                Owner = this, X = px, Spec = ps, Y = py, Rows = rows, Batch = batch, D = d, M = m, Accumulate = accumulate, Inverse = inverse,
+                Packed = packed,
             };
             ParallelFor.Run(count, 1, in args, &ChunkRange);
         }
@@ -416,53 +423,68 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public MonarchFft<T> Owner;
         public T* X, Spec, Y;
-        public int Rows, Batch, D;
-        public bool Accumulate, Inverse;
+        public int Rows, Batch, D, M;
+        public bool Accumulate, Inverse, Packed;
     }
 
     private static unsafe void ChunkRange(in ChunkArgs a, int start, int end)
     {
-        int d = a.D, dc0 = ChunkChannels, rows = a.Rows, batch = a.Batch;
-        long specRows = (long)a.Owner.N * batch;                // spectrum rows (k, b), each 2d wide
+        int d = a.D, m = a.M, dc0 = ChunkChannels, rows = a.Rows, batch = a.Batch;
+        long specRows = (long)a.Owner.N * batch;                // spectrum rows (k, b), each 2m wide
+        long tokens = (long)batch * rows;
         for (int c = start; c < end; c++)
         {
             var chunk = a.Owner._chunks[c];
-            int c0 = c * dc0, dc = Math.Min(dc0, d - c0);
+            int c0 = c * dc0, dc = Math.Min(dc0, m - c0);
+            // packed: the chunk's tokens are [re(dc) | im(dc)], the imaginary parts from channels m + c0.. (imN of them)
+            int width = a.Packed ? 2 * dc : dc, imN = a.Packed ? Math.Clamp(d - m - c0, 0, dc) : 0;
             var engine = chunk.Engine;
-            long inLen = (long)batch * rows * dc, specLen = engine.SpectrumLength(batch, dc);
+            long inLen = tokens * width, specLen = engine.SpectrumLength(batch, dc);
             var cs = Grow(ref chunk.Spec, specLen).AsSpan(0, (int)specLen);
             if (!a.Inverse)
             {
                 var cx = Grow(ref chunk.X, inLen).AsSpan(0, (int)inLen);
-                for (long r = 0; r < (long)batch * rows; r++)
-                    new ReadOnlySpan<T>(a.X + r * d + c0, dc).CopyTo(cx.Slice((int)(r * dc), dc));
-                engine.Forward(cx, rows, batch, dc, cs);
+                for (long r = 0; r < tokens; r++)
+                {
+                    var dst = cx.Slice((int)(r * width), width);
+                    new ReadOnlySpan<T>(a.X + r * d + c0, dc).CopyTo(dst);
+                    if (!a.Packed) continue;
+                    new ReadOnlySpan<T>(a.X + r * d + m + c0, imN).CopyTo(dst[dc..]);
+                    dst[(dc + imN)..].Clear();
+                }
+                if (a.Packed) engine.ForwardPacked(cx, rows, batch, width, cs);
+                else engine.Forward(cx, rows, batch, dc, cs);
                 for (long r = 0; r < specRows; r++)
                 {
-                    T* dst = a.Spec + r * 2 * d;
+                    T* dst = a.Spec + r * 2 * m;
                     cs.Slice((int)(r * 2 * dc), dc).CopyTo(new Span<T>(dst + c0, dc));
-                    cs.Slice((int)(r * 2 * dc + dc), dc).CopyTo(new Span<T>(dst + d + c0, dc));
+                    cs.Slice((int)(r * 2 * dc + dc), dc).CopyTo(new Span<T>(dst + m + c0, dc));
                 }
             }
             else
             {
                 for (long r = 0; r < specRows; r++)
                 {
-                    T* src = a.Spec + r * 2 * d;
+                    T* src = a.Spec + r * 2 * m;
                     new ReadOnlySpan<T>(src + c0, dc).CopyTo(cs.Slice((int)(r * 2 * dc), dc));
-                    new ReadOnlySpan<T>(src + d + c0, dc).CopyTo(cs.Slice((int)(r * 2 * dc + dc), dc));
+                    new ReadOnlySpan<T>(src + m + c0, dc).CopyTo(cs.Slice((int)(r * 2 * dc + dc), dc));
                 }
                 var cy = Grow(ref chunk.Y, inLen).AsSpan(0, (int)inLen);
-                engine.Inverse(cs, rows, batch, dc, cy, accumulate: false);
-                for (long r = 0; r < (long)batch * rows; r++)
+                if (a.Packed) engine.InversePacked(cs, rows, batch, width, cy, accumulate: false);
+                else engine.Inverse(cs, rows, batch, dc, cy, accumulate: false);
+                for (long r = 0; r < tokens; r++)
                 {
-                    var src = cy.Slice((int)(r * dc), dc);
-                    var dst = new Span<T>(a.Y + r * d + c0, dc);
-                    if (a.Accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
-                    else src.CopyTo(dst);
+                    Put(cy.Slice((int)(r * width), dc), new Span<T>(a.Y + r * d + c0, dc), a.Accumulate);
+                    if (imN > 0) Put(cy.Slice((int)(r * width) + dc, imN), new Span<T>(a.Y + r * d + m + c0, imN), a.Accumulate);
                 }
             }
         }
+    }
+
+    private static void Put(ReadOnlySpan<T> src, Span<T> dst, bool accumulate)
+    {
+        if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+        else src.CopyTo(dst);
     }
 
     /// <summary>
