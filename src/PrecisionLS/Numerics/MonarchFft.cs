@@ -32,9 +32,6 @@ public sealed partial class MonarchFft<T> where T : unmanaged, IFloatingPointIee
     private readonly T[] _f2Full, _f2Half;
     // inverse step 1: [F2r | F2i] (n2 × 2·n2): Re(conj(F2) B) = F2r·Br + F2i·Bi
     private readonly T[] _f2Inv;
-    // packed inverse step 1: rows of F2r and F2i interleaved (2·n2 × n2: row 2i = F2r row i, row 2i+1 = F2i row i), so
-    // the first 2·outRows rows give both products for the first outRows output rows
-    private readonly T[] _f2Pair;
     // step 3, one level: [F1r; F1i] (2·n1 × n1); two levels (n1 = p·q): [Fpr; Fpi], [Fqr; Fqi] and ω_{n1}^{iq kp} [p, q]
     private readonly T[] _f1, _fp, _fq, _t1Re, _t1Im, _t1ImNeg;
     // twiddles ω_N^{i1 k2}, [n2, n1] re and im
@@ -70,7 +67,7 @@ public sealed partial class MonarchFft<T> where T : unmanaged, IFloatingPointIee
         int h = (length + N1 - 1) / N1;
         N2 = 2 * h; N = N1 * N2; Padded = N1 * h;
         int n1 = N1, n2 = N2;
-        _f2Full = new T[2 * n2 * n2]; _f2Half = new T[2 * n2 * h]; _f2Inv = new T[n2 * 2 * n2]; _f2Pair = new T[2 * n2 * n2];
+        _f2Full = new T[2 * n2 * n2]; _f2Half = new T[2 * n2 * h]; _f2Inv = new T[n2 * 2 * n2];
         for (int k = 0; k < n2; k++)
             for (int i = 0; i < n2; i++)
             {
@@ -78,7 +75,6 @@ public sealed partial class MonarchFft<T> where T : unmanaged, IFloatingPointIee
                 _f2Full[k * n2 + i] = re; _f2Full[(n2 + k) * n2 + i] = im;
                 if (i < h) { _f2Half[k * h + i] = re; _f2Half[(n2 + k) * h + i] = im; }
                 _f2Inv[i * 2 * n2 + k] = re; _f2Inv[i * 2 * n2 + n2 + k] = im;   // row i (output), column k (symmetric F)
-                _f2Pair[2 * i * n2 + k] = re; _f2Pair[(2 * i + 1) * n2 + k] = im;
             }
         _f1 = Q == 1 ? DftStack(n1) : [];
         _fp = Q == 1 ? [] : DftStack(P);

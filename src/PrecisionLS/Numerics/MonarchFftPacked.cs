@@ -7,23 +7,52 @@ namespace PrecisionLS.Numerics;
 /// <code>
 /// z_c = x_c + i·x_{m+c},  c &lt; m = ⌈d/2⌉   (x_{m+c} = 0 past d: odd d leaves the last complex channel's imaginary part empty)
 /// </code>
-/// A token's d channels are then already a token's m complex channels laid out [re(m) | im(m)], so step 1 is the same
-/// real GEMM as for d real channels, [F2r; F2i]·[Xr | Xi], and its four products combine into F2·Z before the twiddle:
+/// Step 1 takes the real and imaginary parts as two blocks of rows and forms both parts of F2·Z in one real GEMM,
+/// straight into the [Re rows; Im rows] layout that the twiddle reads:
 /// <code>
-/// F2 Z = (F2r Xr − F2i Xi) + i (F2i Xr + F2r Xi)
+/// [Re; Im] (F2 Z) = [F2r  −F2i; F2i  F2r] · [Xr; Xi]
 /// </code>
 /// From there the twiddle, step 3 and the spectrum [k1, k2, batch, re(m) | im(m)] hold m complex channels instead of
-/// d: half the step-3 work and half the memory traffic. The packed inverse keeps both parts of conj(F_N)·spec (the
-/// real part into channel c, the imaginary part into channel m + c): its step 1 is [F2r; F2i]·[Br | Bi] and
+/// d: half the step-3 work and half the memory traffic (step 1's multiply-adds are those of d real channels). The packed
+/// inverse keeps both parts of conj(F_N)·spec (the real part into channel c, the imaginary part into channel m + c),
+/// its step 1 again one real GEMM, its rows interleaved so that the first 2·outRows give the outRows output rows needed:
 /// <code>
-/// conj(F2) B = (F2r Br + F2i Bi) + i (F2r Bi − F2i Br)
+/// [Re; Im] (conj(F2) B) = [F2r  F2i; −F2i  F2r] · [Br; Bi]
 /// </code>
 /// How two real signals' spectra are separated again (and multiplied without separating) is
 /// <see cref="PackedSpectra{T}"/>'s part: it needs the row of the mirror frequency N − k, <see cref="MirrorRows"/>.
 /// </summary>
 public sealed partial class MonarchFft<T>
 {
+    // step 1 on [Xr; Xi]: [F2r −F2i; F2i F2r] (2·n2 × 2·n2) and, for half-filled inputs, its columns of the first h rows
+    // of Xr and of Xi (2·n2 × 2·h); inverse: rows 2i, 2i+1 = [F2r F2i], [−F2i F2r] of output row i (2·n2 × 2·n2)
+    private T[]? _f2Packed, _f2PackedHalf, _f2PackedInv;
+
     private int[]? _mirror;
+
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_f2Packed), nameof(_f2PackedHalf), nameof(_f2PackedInv))]
+    private void BuildPackedMatrices()
+    {
+        if (_f2Packed is not null && _f2PackedHalf is not null && _f2PackedInv is not null) return;
+        int n2 = N2, h = n2 / 2;
+        var full = new T[4 * n2 * n2]; var half = new T[4 * n2 * h]; var inv = new T[4 * n2 * n2];
+        for (int k = 0; k < n2; k++)
+            for (int i = 0; i < n2; i++)
+            {
+                var (re, im) = Root((long)k * i % n2, n2);
+                full[k * 2 * n2 + i] = re; full[k * 2 * n2 + n2 + i] = -im;
+                full[(n2 + k) * 2 * n2 + i] = im; full[(n2 + k) * 2 * n2 + n2 + i] = re;
+                if (i < h)
+                {
+                    half[k * 2 * h + i] = re; half[k * 2 * h + h + i] = -im;
+                    half[(n2 + k) * 2 * h + i] = im; half[(n2 + k) * 2 * h + h + i] = re;
+                }
+                // F2 is symmetric: output row k, column i of conj(F2) is conj(F2[k, i])
+                inv[2 * k * 2 * n2 + i] = re; inv[2 * k * 2 * n2 + n2 + i] = im;
+                inv[(2 * k + 1) * 2 * n2 + i] = -im; inv[(2 * k + 1) * 2 * n2 + n2 + i] = re;
+            }
+        _f2PackedHalf = half; _f2PackedInv = inv; _f2Packed = full;
+    }
 
     /// <summary>Complex channels m = ⌈d/2⌉ that d real channels pack into.</summary>
     public static int PackedChannels(int d) => (d + 1) / 2;
@@ -61,30 +90,32 @@ public sealed partial class MonarchFft<T>
         if (x.Length < (long)batch * rows * d) throw new ArgumentException($"x holds {x.Length} values, [{batch}, {rows}, {d}] needs {(long)batch * rows * d}", nameof(x));
         if (spec.Length < SpectrumLength(batch, m)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, m)}", nameof(spec));
         if (!_isChunk && m > ChunkChannels && batch * rows >= ChunkMinRows) { Chunked(x, rows, batch, d, spec, default, false, inverse: false, packed: true); return; }
+        BuildPackedMatrices();
         int kRows = rows <= Padded ? n2 / 2 : n2;               // rows of X that can be non-zero
-        ReadOnlySpan<T> f2 = kRows == n2 ? _f2Full : _f2Half;
-        int w = n1 * m2, W = batch * w;                          // one row of X: n1 tokens of [re(m) | im(m)]
-        var xp = Grow(ref _xp, (long)kRows * W).AsSpan(0, kRows * W);
+        ReadOnlySpan<T> f2 = kRows == n2 ? _f2Packed : _f2PackedHalf;
+        int w = n1 * m, W = batch * w;                           // one row of Xr or Xi: n1 tokens of m channels
+        var xp = Grow(ref _xp, 2L * kRows * W).AsSpan(0, 2 * kRows * W);
         var p1 = Grow(ref _p1, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
-        // X[r, b, :] = tokens r·n1 .. r·n1+n1-1 of entry b (odd d: each token padded with a zero channel), zero past rows
+        // Xr[r, b, :] and Xi[r, b, :] (rows kRows + r) = channels 0..m-1 and m..d-1 (zero past d) of tokens r·n1 ..
+        // r·n1+n1-1 of entry b, zero past rows
         for (int r = 0; r < kRows; r++)
             for (int b = 0; b < batch; b++)
             {
-                var dst = xp.Slice(r * W + b * w, w);
+                var re = xp.Slice(r * W + b * w, w); var im = xp.Slice((kRows + r) * W + b * w, w);
                 int t0 = r * n1, count = Math.Clamp(rows - t0, 0, n1);
-                if (d == m2) { if (count > 0) x.Slice((b * rows + t0) * d, count * d).CopyTo(dst); }
-                else
-                    for (int j = 0; j < count; j++)
-                    {
-                        x.Slice((b * rows + t0 + j) * d, d).CopyTo(dst.Slice(j * m2, d));
-                        dst[j * m2 + d] = T.Zero;
-                    }
-                dst[(count * m2)..].Clear();
+                for (int j = 0; j < count; j++)
+                {
+                    var token = x.Slice((b * rows + t0 + j) * d, d);
+                    token[..m].CopyTo(re.Slice(j * m, m));
+                    token[m..].CopyTo(im.Slice(j * m, d - m));
+                    if (d < m2) im[j * m + m - 1] = T.Zero;
+                }
+                re[(count * m)..].Clear(); im[(count * m)..].Clear();
             }
-        // step 1: [F2r; F2i][:, :kRows] [Xr | Xi]   → [2·n2, batch·n1·2m], one GEMM for the whole batch
-        Gemm.NN<T>(f2, xp, p1, 2 * n2, W, kRows, accumulate: false);
-        // step 2: combine into F2·Z, twiddle, written as [i1, k2, batch, re|im] for step 3
-        TwiddlePacked(p1, spec, batch, m, inverse: false);
+        // step 1: [Re; Im](F2 Z) = [F2r −F2i; F2i F2r] [Xr; Xi]   → [2·n2, batch·n1·m], one GEMM for the whole batch
+        Gemm.NN<T>(f2, xp, p1, 2 * n2, W, 2 * kRows, accumulate: false);
+        // step 2: twiddle, written as [i1, k2, batch, re|im] for step 3
+        Twiddle(p1, spec, batch, m, inverse: false);
         // step 3 on m complex channels
         Step3(spec, batch, m, conjugate: false);
     }
@@ -102,113 +133,28 @@ public sealed partial class MonarchFft<T>
         if (y.Length < (long)batch * rowsOut * d) throw new ArgumentException($"y holds {y.Length} values, [{batch}, {rowsOut}, {d}] needs {(long)batch * rowsOut * d}", nameof(y));
         if (spec.Length < SpectrumLength(batch, m)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, m)}", nameof(spec));
         if (!_isChunk && m > ChunkChannels && batch * rowsOut >= ChunkMinRows) { Chunked(default, rowsOut, batch, d, spec, y, accumulate, inverse: true, packed: true); return; }
+        BuildPackedMatrices();
         Step3(spec, batch, m, conjugate: true);
-        int w = n1 * m2, W = batch * w;
+        int w = n1 * m, W = batch * w;
         int outRows = (rowsOut + n1 - 1) / n1;                   // rows i2 of the output needed
-        var planar = Grow(ref _b, (long)n2 * W).AsSpan(0, n2 * W);
+        var planar = Grow(ref _b, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
         var p1 = Grow(ref _p1, 2L * n2 * W).AsSpan(0, 2 * outRows * W);
-        // conj twiddle, into [k2, batch·n1·(re(m) | im(m))]
-        TwiddlePacked(planar, spec, batch, m, inverse: true);
-        // rows 2·i2 and 2·i2 + 1: F2r·[Br | Bi] and F2i·[Br | Bi] of output row i2, one GEMM
-        Gemm.NN<T>(_f2Pair.AsSpan(0, 2 * outRows * n2), planar, p1, 2 * outRows, W, n2, accumulate: false);
+        // conj twiddle, into planar [re rows k2 | im rows k2] × [batch·n1·m]
+        Twiddle(planar, spec, batch, m, inverse: true);
+        // rows 2·i2, 2·i2 + 1: Re and Im of conj(F2) B for output row i2, one GEMM
+        Gemm.NN<T>(_f2PackedInv.AsSpan(0, 2 * outRows * 2 * n2), planar, p1, 2 * outRows, W, 2 * n2, accumulate: false);
         for (int b = 0; b < batch; b++)
             for (int r = 0; r < outRows; r++)
             {
                 int t0 = r * n1, count = Math.Min(rowsOut - t0, n1);
-                var fr = p1.Slice(2 * r * W + b * w, count * m2);
-                var fi = p1.Slice((2 * r + 1) * W + b * w, count * m2);
+                var re = p1.Slice(2 * r * W + b * w, count * m);
+                var im = p1.Slice((2 * r + 1) * W + b * w, count * m);
                 for (int j = 0; j < count; j++)
-                    CombineInverse(fr.Slice(j * m2, m2), fi.Slice(j * m2, m2), y.Slice((b * rowsOut + t0 + j) * d, d), m, accumulate);
-            }
-    }
-
-    // One token of the packed inverse: y_c (+)= F2r·Br + F2i·Bi, y_{m+c} (+)= F2r·Bi − F2i·Br (for m + c < d).
-    private static void CombineInverse(ReadOnlySpan<T> fr, ReadOnlySpan<T> fi, Span<T> y, int m, bool accumulate)
-    {
-        int d = y.Length, c = 0;
-        if (Vector<T>.IsSupported)
-            for (; c + Vector<T>.Count <= d - m; c += Vector<T>.Count)
-            {
-                var re = new Vector<T>(fr[c..]) + new Vector<T>(fi[(m + c)..]);
-                var im = new Vector<T>(fr[(m + c)..]) - new Vector<T>(fi[c..]);
-                if (accumulate) { re += new Vector<T>(y[c..]); im += new Vector<T>(y[(m + c)..]); }
-                re.CopyTo(y[c..]); im.CopyTo(y[(m + c)..]);
-            }
-        for (; c < m; c++)
-        {
-            T re = fr[c] + fi[m + c];
-            y[c] = accumulate ? y[c] + re : re;
-            if (m + c < d)
-            {
-                T im = fr[m + c] - fi[c];
-                y[m + c] = accumulate ? y[m + c] + im : im;
-            }
-        }
-    }
-
-    // Forward: spec[i1, k2, b] = ω_N^{i1 k2}·((rr − ii) + i (ir + ri)) from the step-1 products rr = F2r·Xr, ri = F2r·Xi
-    // (rows k2 of products) and ir = F2i·Xr, ii = F2i·Xi (rows n2 + k2); inverse: planar[k2][b, i1] = conj(ω)·spec.
-    private unsafe void TwiddlePacked(Span<T> products, Span<T> spec, int batch, int m, bool inverse)
-    {
-        fixed (T* pl = products, sp = spec, tr = _twRe, ti = _twIm)
-        {
-            var args = new TwiddleArgs { Planar = pl, Spec = sp, TwRe = tr, TwIm = ti, N1 = N1, N2 = N2, Batch = batch, D = m, Inverse = inverse };
-            ParallelFor.Run(N2, Math.Max(1, 16384 / Math.Max(1, N1 * batch * 2 * m)), in args, &TwiddlePackedRange);
-        }
-    }
-
-    private static unsafe void TwiddlePackedRange(in TwiddleArgs a, int start, int end)
-    {
-        int n1 = a.N1, n2 = a.N2, m = a.D, w = n1 * 2 * m, W = a.Batch * w, bs = a.Batch * 2 * m;
-        int vw = Vector<T>.IsSupported ? Vector<T>.Count : int.MaxValue;
-        for (int k2 = start; k2 < end; k2++)
-            for (int b = 0; b < a.Batch; b++)
-                for (int i1 = 0; i1 < n1; i1++)
                 {
-                    T tr = a.TwRe[k2 * n1 + i1], ti = a.TwIm[k2 * n1 + i1];
-                    T* sp = a.Spec + ((long)i1 * n2 + k2) * bs + b * 2 * m;
-                    T* pr = a.Planar + (long)k2 * W + b * w + i1 * 2 * m;    // forward: rr | ri; inverse: Br | Bi
-                    int c = 0;
-                    if (!a.Inverse)
-                    {
-                        T* pi = a.Planar + (long)(n2 + k2) * W + b * w + i1 * 2 * m;   // ir | ii
-                        if (vw <= m)
-                        {
-                            var vtr = new Vector<T>(tr); var vti = new Vector<T>(ti);
-                            for (; c + vw <= m; c += vw)
-                            {
-                                var re = Vector.Load(pr + c) - Vector.Load(pi + m + c);
-                                var im = Vector.Load(pi + c) + Vector.Load(pr + m + c);
-                                Vector.Store(re * vtr - im * vti, sp + c);
-                                Vector.Store(re * vti + im * vtr, sp + m + c);
-                            }
-                        }
-                        for (; c < m; c++)
-                        {
-                            T re = pr[c] - pi[m + c], im = pi[c] + pr[m + c];
-                            sp[c] = re * tr - im * ti;
-                            sp[m + c] = re * ti + im * tr;
-                        }
-                    }
-                    else
-                    {
-                        if (vw <= m)
-                        {
-                            var vtr = new Vector<T>(tr); var vti = new Vector<T>(ti);
-                            for (; c + vw <= m; c += vw)
-                            {
-                                var re = Vector.Load(sp + c); var im = Vector.Load(sp + m + c);
-                                Vector.Store(re * vtr + im * vti, pr + c);          // (re + i im)(tr − i ti)
-                                Vector.Store(im * vtr - re * vti, pr + m + c);
-                            }
-                        }
-                        for (; c < m; c++)
-                        {
-                            T re = sp[c], im = sp[m + c];
-                            pr[c] = re * tr + im * ti;
-                            pr[m + c] = im * tr - re * ti;
-                        }
-                    }
+                    var token = y.Slice((b * rowsOut + t0 + j) * d, d);
+                    Put(re.Slice(j * m, m), token[..m], accumulate);
+                    Put(im.Slice(j * m, d - m), token[m..], accumulate);
                 }
+            }
     }
 }
