@@ -11,7 +11,9 @@ namespace PrecisionLS.Numerics;
 ///                        X[kp, kq] = Σ_iq F_q[kq, iq]·C[kp, iq]                 per kp: rows kp·q + iq → kp·q + kq
 /// </code>
 /// (the inverse: conj F and conj ω, the two levels in reverse order). Each DFT reads its p (or q, or n1) values into a
-/// per-thread scratch and writes its outputs over them, vectorised across channels, the twiddle applied as it writes:
+/// per-thread scratch as the sums and differences of mirrored inputs, forms each mirrored pair of outputs from them (a
+/// quarter of a dense product's multiplies) and writes them over its inputs, vectorised across channels, the twiddle
+/// applied as it writes:
 /// one read and one write of the spectrum per level, where a GEMM with F's real and imaginary parts stacked would
 /// write twice the spectrum and read it back to combine the four real products. Work is split over the workers by
 /// (row set, column group); each DFT's arithmetic is the same whatever the split.
@@ -64,9 +66,9 @@ public sealed partial class MonarchFft<T>
 
     private static unsafe void DftRange(in DftArgs a, int start, int end)
     {
-        int len = a.Len, d = a.D, vw = Vector<T>.IsSupported ? Vector<T>.Count : 1;
+        int d = a.D, vw = Vector<T>.IsSupported ? Vector<T>.Count : 1;
         long rowLen = (long)a.Groups * 2 * d;                   // values per row
-        var scratch = Grow(ref _tsDft, 2L * len * Math.Max(vw, 1));
+        var scratch = Grow(ref _tsDft, 2L * a.Len * vw);
         T sign = a.Conjugate ? -T.One : T.One;
         fixed (T* s = scratch)
             for (int u = start; u < end; u++)
@@ -77,58 +79,100 @@ public sealed partial class MonarchFft<T>
                 long stride = a.Step * rowLen;
                 int c = 0;
                 if (Vector<T>.IsSupported)
-                    for (; c + vw <= d; c += vw)
-                    {
-                        // gather the len complex vectors (re at s[2j], im at s[2j+1])
-                        for (int j = 0; j < len; j++)
-                        {
-                            Vector.Load(col + j * stride + c).Store(s + 2 * j * vw);
-                            Vector.Load(col + j * stride + d + c).Store(s + (2 * j + 1) * vw);
-                        }
-                        for (int k = 0; k < len; k++)
-                        {
-                            T* fr = a.F + k * len, fi = a.F + (len + k) * len;
-                            Vector<T> accR = Vector<T>.Zero, accI = Vector<T>.Zero;
-                            for (int j = 0; j < len; j++)
-                            {
-                                var vr = Vector.Load(s + 2 * j * vw); var vi = Vector.Load(s + (2 * j + 1) * vw);
-                                var wr = new Vector<T>(fr[j]); var wi = new Vector<T>(sign * fi[j]);
-                                accR += wr * vr - wi * vi;
-                                accI += wr * vi + wi * vr;
-                            }
-                            if (a.Twiddle)
-                            {
-                                int row = row0 + k * a.Step;
-                                var tr = new Vector<T>(a.TwRe[row]); var ti = new Vector<T>(a.TwIm[row]);
-                                (accR, accI) = (accR * tr - accI * ti, accR * ti + accI * tr);
-                            }
-                            accR.Store(col + k * stride + c);
-                            accI.Store(col + k * stride + d + c);
-                        }
-                    }
-                for (; c < d; c++)
-                {
-                    for (int j = 0; j < len; j++) { s[2 * j] = col[j * stride + c]; s[2 * j + 1] = col[j * stride + d + c]; }
-                    for (int k = 0; k < len; k++)
-                    {
-                        T* fr = a.F + k * len, fi = a.F + (len + k) * len;
-                        T accR = T.Zero, accI = T.Zero;
-                        for (int j = 0; j < len; j++)
-                        {
-                            T vr = s[2 * j], vi = s[2 * j + 1], wr = fr[j], wi = sign * fi[j];
-                            accR += wr * vr - wi * vi;
-                            accI += wr * vi + wi * vr;
-                        }
-                        if (a.Twiddle)
-                        {
-                            int row = row0 + k * a.Step;
-                            T tr = a.TwRe[row], ti = a.TwIm[row];
-                            (accR, accI) = (accR * tr - accI * ti, accR * ti + accI * tr);
-                        }
-                        col[k * stride + c] = accR;
-                        col[k * stride + d + c] = accI;
-                    }
-                }
+                    for (; c + vw <= d; c += vw) VectorDft(in a, s, col + c, stride, row0, sign);
+                for (; c < d; c++) ScalarDft(in a, s, col + c, stride, row0, sign);
             }
+    }
+
+    // One DFT of a.Len complex values v[j] = (v + j·stride)[0] + i (v + j·stride)[d], for Vector<T>.Count channels at once,
+    // with the symmetries of F: F[k, n−j] = conj F[k, j] and F[n−k, j] = conj F[k, j]. With S_j = v_j + v_{n−j},
+    // D_j = v_j − v_{n−j} (0 < j < n/2) and, n even, F[k, n/2] = (−1)^k:
+    //   A_k = v_0 + Σ_j Re F[k, j]·S_j (+ (−1)^k v_{n/2}),  B_k = Σ_j Im F[k, j]·D_j,
+    //   out[k] = A_k + i·B_k,  out[n−k] = A_k − i·B_k      (k ≤ n/2: a quarter of the dense product's multiplies).
+    private static unsafe void VectorDft(in DftArgs a, T* s, T* v, long stride, int row0, T sign)
+    {
+        int n = a.Len, d = a.D, half = (n - 1) / 2, vw = Vector<T>.Count;
+        bool even = n % 2 == 0;
+        var v0r = Vector.Load(v); var v0i = Vector.Load(v + d);
+        // scratch: slot j (1 ≤ j ≤ half) S_j, slot n − j D_j, slot n/2 (n even) v_{n/2}; re at 2·slot, im at 2·slot + 1
+        for (int j = 1; j <= half; j++)
+        {
+            var ar = Vector.Load(v + j * stride); var ai = Vector.Load(v + j * stride + d);
+            var br = Vector.Load(v + (n - j) * stride); var bi = Vector.Load(v + (n - j) * stride + d);
+            Vector.Store(ar + br, s + 2 * j * vw); Vector.Store(ai + bi, s + (2 * j + 1) * vw);
+            Vector.Store(ar - br, s + 2 * (n - j) * vw); Vector.Store(ai - bi, s + (2 * (n - j) + 1) * vw);
+        }
+        if (even) { Vector.Load(v + n / 2 * stride).Store(s + n * vw); Vector.Load(v + n / 2 * stride + d).Store(s + (n + 1) * vw); }
+        for (int k = 0; 2 * k <= n; k++)
+        {
+            T* fr = a.F + k * n, fi = a.F + (n + k) * n;
+            Vector<T> ar = v0r, ai = v0i, br = Vector<T>.Zero, bi = Vector<T>.Zero;
+            if (even)
+            {
+                var m = new Vector<T>(fr[n / 2]);
+                ar += m * Vector.Load(s + n * vw); ai += m * Vector.Load(s + (n + 1) * vw);
+            }
+            for (int j = 1; j <= half; j++)
+            {
+                var wr = new Vector<T>(fr[j]); var wi = new Vector<T>(sign * fi[j]);
+                ar += wr * Vector.Load(s + 2 * j * vw); ai += wr * Vector.Load(s + (2 * j + 1) * vw);
+                br += wi * Vector.Load(s + 2 * (n - j) * vw); bi += wi * Vector.Load(s + (2 * (n - j) + 1) * vw);
+            }
+            StoreVector(in a, v, stride, row0, k, ar - bi, ai + br);
+            if (k != 0 && 2 * k != n) StoreVector(in a, v, stride, row0, n - k, ar + bi, ai - br);
+        }
+    }
+
+    private static unsafe void StoreVector(in DftArgs a, T* v, long stride, int row0, int k, Vector<T> re, Vector<T> im)
+    {
+        if (a.Twiddle)
+        {
+            int row = row0 + k * a.Step;
+            var tr = new Vector<T>(a.TwRe[row]); var ti = new Vector<T>(a.TwIm[row]);
+            (re, im) = (re * tr - im * ti, re * ti + im * tr);
+        }
+        re.Store(v + k * stride);
+        im.Store(v + k * stride + a.D);
+    }
+
+    // VectorDft for one channel.
+    private static unsafe void ScalarDft(in DftArgs a, T* s, T* v, long stride, int row0, T sign)
+    {
+        int n = a.Len, d = a.D, half = (n - 1) / 2;
+        bool even = n % 2 == 0;
+        T v0r = v[0], v0i = v[d];
+        for (int j = 1; j <= half; j++)
+        {
+            T ar = v[j * stride], ai = v[j * stride + d], br = v[(n - j) * stride], bi = v[(n - j) * stride + d];
+            s[2 * j] = ar + br; s[2 * j + 1] = ai + bi;
+            s[2 * (n - j)] = ar - br; s[2 * (n - j) + 1] = ai - bi;
+        }
+        if (even) { s[n] = v[n / 2 * stride]; s[n + 1] = v[n / 2 * stride + d]; }
+        for (int k = 0; 2 * k <= n; k++)
+        {
+            T* fr = a.F + k * n, fi = a.F + (n + k) * n;
+            T ar = v0r, ai = v0i, br = T.Zero, bi = T.Zero;
+            if (even) { ar += fr[n / 2] * s[n]; ai += fr[n / 2] * s[n + 1]; }
+            for (int j = 1; j <= half; j++)
+            {
+                T wr = fr[j], wi = sign * fi[j];
+                ar += wr * s[2 * j]; ai += wr * s[2 * j + 1];
+                br += wi * s[2 * (n - j)]; bi += wi * s[2 * (n - j) + 1];
+            }
+            StoreScalar(in a, v, stride, row0, k, ar - bi, ai + br);
+            if (k != 0 && 2 * k != n) StoreScalar(in a, v, stride, row0, n - k, ar + bi, ai - br);
+        }
+    }
+
+    private static unsafe void StoreScalar(in DftArgs a, T* v, long stride, int row0, int k, T re, T im)
+    {
+        if (a.Twiddle)
+        {
+            int row = row0 + k * a.Step;
+            T tr = a.TwRe[row], ti = a.TwIm[row];
+            (re, im) = (re * tr - im * ti, re * ti + im * tr);
+        }
+        v[k * stride] = re;
+        v[k * stride + a.D] = im;
     }
 }
