@@ -16,8 +16,8 @@ namespace PrecisionLS.Numerics;
 /// and its inverse is y_a + i·y_b (<see cref="MonarchFft{T}.InversePacked"/>). Each product reads rows k and k' of
 /// its inputs, so the rows are taken in mirror pairs (k ≤ k'; frequencies 0 and N/2 are their own mirror): every row is
 /// read once, and an output may overwrite its input. Spectra are [N, batch, re(m) | im(m)] in the transform's stored
-/// order, kernels [N, re P(m) | im P(m) | re M(m) | im M(m)]. Element-wise and split over the workers by pair: the
-/// result does not depend on the split.
+/// order, kernels [N, re P(m) | im P(m) | re M(m) | im M(m)]. Element-wise and split over the workers (by pair; KernelHalves, which
+/// writes a separate output, by row): the result does not depend on the split.
 /// </summary>
 public static unsafe class PackedSpectra<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -41,12 +41,21 @@ public static unsafe class PackedSpectra<T> where T : unmanaged, IFloatingPointI
     /// </summary>
     public static void KernelHalves(ReadOnlySpan<T> z, Span<T> pm, ReadOnlySpan<int> mirror, int m, T scale)
     {
-        int n = mirror.Length;
-        T q = scale / T.CreateChecked(4);
-        for (int k = 0; k < n; k++)
+        fixed (T* pz = z, ppm = pm)
+        fixed (int* pmir = mirror)
         {
-            var zk = z.Slice(k * 2 * m, 2 * m); var zm = z.Slice(mirror[k] * 2 * m, 2 * m);
-            var o = pm.Slice(k * 4 * m, 4 * m);
+            var args = new Args { A = pz, Out = ppm, Mirror = pmir, M = m, Scale = scale / T.CreateChecked(4) };
+            ParallelFor.Run(mirror.Length, Math.Max(1, 4096 / Math.Max(1, 2 * m)), in args, &HalvesRange);
+        }
+    }
+
+    private static void HalvesRange(in Args s, int start, int end)
+    {
+        int m = s.M;
+        T q = s.Scale;
+        for (int k = start; k < end; k++)
+        {
+            T* zk = s.A + (long)k * 2 * m, zm = s.A + (long)s.Mirror[k] * 2 * m, o = s.Out + (long)k * 4 * m;
             for (int c = 0; c < m; c++)
             {
                 T sr = zk[c] + zm[c], si = zk[m + c] - zm[m + c];     // S = Z + conj Z'
