@@ -128,7 +128,7 @@ public sealed partial class MonarchFft<T>
     /// </summary>
     public void InversePacked(Span<T> spec, int rowsOut, int batch, int d, Span<T> y, bool accumulate)
     {
-        int n1 = N1, n2 = N2, m = PackedChannels(d), m2 = 2 * m;
+        int n1 = N1, n2 = N2, m = PackedChannels(d);
         if (rowsOut < 1 || rowsOut > N) throw new ArgumentOutOfRangeException(nameof(rowsOut), rowsOut, $"rowsOut must be in [1, N = {N}]");
         if (y.Length < (long)batch * rowsOut * d) throw new ArgumentException($"y holds {y.Length} values, [{batch}, {rowsOut}, {d}] needs {(long)batch * rowsOut * d}", nameof(y));
         if (spec.Length < SpectrumLength(batch, m)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, m)}", nameof(spec));
