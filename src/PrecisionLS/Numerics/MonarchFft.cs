@@ -161,16 +161,8 @@ public sealed partial class MonarchFft<T> where T : unmanaged, IFloatingPointIee
         return f;
     }
 
-    // Forward: spec[i1, k2, b] = ω_N^{i1 k2}·(planar[k2][b, i1] + i planar[n2 + k2][b, i1]); inverse: planar = conj(ω)·spec.
-    private unsafe void Twiddle(Span<T> planar, Span<T> spec, int batch, int d, bool inverse)
-    {
-        fixed (T* pl = planar, sp = spec, tr = _twRe, ti = _twIm)
-        {
-            var args = new TwiddleArgs { Planar = pl, Spec = sp, TwRe = tr, TwIm = ti, N1 = N1, N2 = N2, Batch = batch, D = d, Inverse = inverse };
-            ParallelFor.Run(N2, Math.Max(1, 16384 / Math.Max(1, N1 * batch * 2 * d)), in args, &TwiddleRange);
-        }
-    }
-
+    // Step 2 for k2 in [start, end) (see Columns). Forward: spec[i1, k2, b] = ω_N^{i1 k2}·(planar[k2][b, i1] + i
+    // planar[n2 + k2][b, i1]); inverse: planar = conj(ω)·spec.
     private unsafe struct TwiddleArgs
     {
         public T* Planar, Spec, TwRe, TwIm;
@@ -247,10 +239,8 @@ public sealed partial class MonarchFft<T> where T : unmanaged, IFloatingPointIee
             }
         // step 1: P = [F2r; F2i][:, :kRows] X   → [2·n2, batch·n1·d], one GEMM for the whole batch
         Gemm.NN<T>(f2, xp, p1, 2 * n2, W, kRows, accumulate: false);
-        // step 2: twiddle, written as [i1, k2, batch, re|im] for step 3 (split over the workers by k2)
-        Twiddle(p1, spec, batch, d, inverse: false);
-        // step 3: per k2, [F1r; F1i] (2·n1 × n1) · B[k2] (n1 × batch·2d), then combine the four real products
-        Step3(spec, batch, d, conjugate: false);
+        // steps 2 and 3 per k2: twiddle, written as [i1, k2, batch, re|im], then the DFTs along i1
+        Columns(p1, spec, batch, d, inverse: false);
     }
 
     /// <summary>
@@ -265,14 +255,13 @@ public sealed partial class MonarchFft<T> where T : unmanaged, IFloatingPointIee
         if (y.Length < (long)batch * rowsOut * d) throw new ArgumentException($"y holds {y.Length} values, [{batch}, {rowsOut}, {d}] needs {(long)batch * rowsOut * d}", nameof(y));
         if (spec.Length < SpectrumLength(batch, d)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, d)}", nameof(spec));
         if (!_isChunk && d > ChunkChannels && batch * rowsOut >= ChunkMinRows) { Chunked(default, rowsOut, batch, d, spec, y, accumulate, inverse: true, packed: false); return; }
-        Step3(spec, batch, d, conjugate: true);
-        int w = n1 * d, bs = batch * 2 * d, W = batch * w;
+        int w = n1 * d, W = batch * w;
         int outRows = (rowsOut + n1 - 1) / n1;                   // rows i2 of the [n2, batch·n1·d] output needed
         var planar = Grow(ref _b, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
         var p1 = Grow(ref _p1, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
         var outBuf = p1[..(outRows * W)];
-        // conj twiddle, into planar [re rows k2 | im rows k2] × [batch·n1·d]
-        Twiddle(planar, spec, batch, d, inverse: true);
+        // per k2: step 3 conjugated, then the conj twiddle into planar [re rows k2 | im rows k2] × [batch·n1·d]
+        Columns(planar, spec, batch, d, inverse: true);
         // Re(conj(F2) B) = [F2r | F2i] [Br; Bi]   → [outRows, batch·n1·d], one GEMM
         Gemm.NN<T>(_f2Inv.AsSpan(0, outRows * 2 * n2), planar, outBuf, outRows, W, 2 * n2, accumulate: false);
         for (int b = 0; b < batch; b++)

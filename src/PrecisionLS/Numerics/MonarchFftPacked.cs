@@ -114,10 +114,8 @@ public sealed partial class MonarchFft<T>
             }
         // step 1: [Re; Im](F2 Z) = [F2r −F2i; F2i F2r] [Xr; Xi]   → [2·n2, batch·n1·m], one GEMM for the whole batch
         Gemm.NN<T>(f2, xp, p1, 2 * n2, W, 2 * kRows, accumulate: false);
-        // step 2: twiddle, written as [i1, k2, batch, re|im] for step 3
-        Twiddle(p1, spec, batch, m, inverse: false);
-        // step 3 on m complex channels
-        Step3(spec, batch, m, conjugate: false);
+        // steps 2 and 3 per k2 on m complex channels
+        Columns(p1, spec, batch, m, inverse: false);
     }
 
     /// <summary>
@@ -134,13 +132,12 @@ public sealed partial class MonarchFft<T>
         if (spec.Length < SpectrumLength(batch, m)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, m)}", nameof(spec));
         if (!_isChunk && m > ChunkChannels && batch * rowsOut >= ChunkMinRows) { Chunked(default, rowsOut, batch, d, spec, y, accumulate, inverse: true, packed: true); return; }
         BuildPackedMatrices();
-        Step3(spec, batch, m, conjugate: true);
         int w = n1 * m, W = batch * w;
         int outRows = (rowsOut + n1 - 1) / n1;                   // rows i2 of the output needed
         var planar = Grow(ref _b, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
         var p1 = Grow(ref _p1, 2L * n2 * W).AsSpan(0, 2 * outRows * W);
-        // conj twiddle, into planar [re rows k2 | im rows k2] × [batch·n1·m]
-        Twiddle(planar, spec, batch, m, inverse: true);
+        // per k2: step 3 conjugated, then the conj twiddle into planar [re rows k2 | im rows k2] × [batch·n1·m]
+        Columns(planar, spec, batch, m, inverse: true);
         // rows 2·i2, 2·i2 + 1: Re and Im of conj(F2) B for output row i2, one GEMM
         Gemm.NN<T>(_f2PackedInv.AsSpan(0, 2 * outRows * 2 * n2), planar, p1, 2 * outRows, W, 2 * n2, accumulate: false);
         for (int b = 0; b < batch; b++)

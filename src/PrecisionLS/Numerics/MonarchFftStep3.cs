@@ -15,73 +15,95 @@ namespace PrecisionLS.Numerics;
 /// quarter of a dense product's multiplies) and writes them over its inputs, vectorised across channels, the twiddle
 /// applied as it writes:
 /// one read and one write of the spectrum per level, where a GEMM with F's real and imaginary parts stacked would
-/// write twice the spectrum and read it back to combine the four real products. Work is split over the workers by
-/// (row set, column group); each DFT's arithmetic is the same whatever the split.
+/// write twice the spectrum and read it back to combine the four real products. Work is split over the workers by k2,
+/// together with step 2's twiddle (<c>Columns</c>); each DFT's arithmetic is the same whatever the split.
 /// </summary>
 public sealed partial class MonarchFft<T>
 {
     [ThreadStatic] private static T[]? _tsDft;
 
-    // spec[k2] ← F1 spec[k2] (or conj(F1) spec[k2]) for every k2, in place, on [n1, n2·batch columns of 2d].
-    private void Step3(Span<T> spec, int batch, int d, bool conjugate)
+    // Steps 2 and 3 for every k2 in one pass over the workers: forward, the twiddle of planar (the step-1 products)
+    // into spec's rows of k2, then step 3 on k2's columns; inverse (conjugate), step 3 on k2's columns, then the conj
+    // twiddle into planar. A k2's columns of every row (n1·batch·2d values) stay in cache from one step to the next,
+    // and the workers meet once per transform instead of once per step.
+    private unsafe void Columns(Span<T> planar, Span<T> spec, int batch, int d, bool inverse)
     {
-        var all = spec[..(N * batch * 2 * d)];
-        int groups = N2 * batch;
-        if (Q == 1) { SmallDfts(all, groups, d, sets: 1, setStride: 0, len: N1, step: 1, _f1, conjugate, null, null); return; }
-        int p = P, q = Q;
-        if (!conjugate)
+        fixed (T* pl = planar, sp = spec, tr = _twRe, ti = _twIm, f1 = _f1, fp = _fp, fq = _fq, t1r = _t1Re, t1i = _t1Im, t1n = _t1ImNeg)
         {
-            SmallDfts(all, groups, d, sets: q, setStride: 1, len: p, step: q, _fp, false, _t1Re, _t1Im);
-            SmallDfts(all, groups, d, sets: p, setStride: q, len: q, step: 1, _fq, false, null, null);
-        }
-        else
-        {
-            SmallDfts(all, groups, d, sets: p, setStride: q, len: q, step: 1, _fq, true, _t1Re, _t1ImNeg);
-            SmallDfts(all, groups, d, sets: q, setStride: 1, len: p, step: q, _fp, true, null, null);
-        }
-    }
-
-    // For every set s < sets (rows s·setStride + j·step, j < len) and column group g < groups (2d values per row):
-    // v ← F_len v (conj F when conjugate; f = [Fr; Fi], 2·len × len), then v[j] ·= tw[row j] when twRe is given.
-    private static unsafe void SmallDfts(Span<T> blk, int groups, int d, int sets, int setStride, int len, int step, T[] f,
-        bool conjugate, T[]? twRe, T[]? twIm)
-    {
-        fixed (T* pb = blk, pf = f, tr = twRe, ti = twIm)
-        {
-            var args = new DftArgs
+            var args = new ColumnArgs
             {
-                Data = pb, F = pf, TwRe = tr, TwIm = ti, Groups = groups, D = d, SetStride = setStride, Len = len, Step = step,
-                Conjugate = conjugate, Twiddle = twRe is not null,
+                Twiddle = new TwiddleArgs { Planar = pl, Spec = sp, TwRe = tr, TwIm = ti, N1 = N1, N2 = N2, Batch = batch, D = d, Inverse = inverse },
+                Inverse = inverse,
             };
-            ParallelFor.Run(sets * groups, Math.Max(1, 2048 / Math.Max(1, len * 2 * d)), in args, &DftRange);
+            static DftArgs Level(T* data, int d, bool conjugate, T* f, int len, int setStride, int step, T* twr, T* twi) => new()
+            {
+                Data = data, F = f, TwRe = twr, TwIm = twi, D = d, SetStride = setStride, Len = len, Step = step,
+                Conjugate = conjugate, Twiddle = twr != null,
+            };
+            if (Q == 1) { args.First = Level(sp, d, inverse, f1, N1, 0, 1, null, null); args.FirstSets = 1; }
+            else if (!inverse)
+            {
+                args.First = Level(sp, d, false, fp, P, 1, Q, t1r, t1i); args.FirstSets = Q;         // per iq: rows ip·q + iq
+                args.Second = Level(sp, d, false, fq, Q, Q, 1, null, null); args.SecondSets = P;     // per kp: rows kp·q + iq
+            }
+            else
+            {
+                args.First = Level(sp, d, true, fq, Q, Q, 1, t1r, t1n); args.FirstSets = P;
+                args.Second = Level(sp, d, true, fp, P, 1, Q, null, null); args.SecondSets = Q;
+            }
+            ParallelFor.Run(N2, Math.Max(1, 16384 / Math.Max(1, N1 * batch * 2 * d)), in args, &ColumnRange);
         }
     }
 
+    private unsafe struct ColumnArgs
+    {
+        public TwiddleArgs Twiddle;
+        public DftArgs First, Second;    // step 3's levels in the order applied (SecondSets = 0: one level)
+        public int FirstSets, SecondSets;
+        public bool Inverse;
+    }
+
+    // The DFTs of one level on a set of rows s·SetStride + j·Step (j < Len) each, Len complex values per column.
     private unsafe struct DftArgs
     {
         public T* Data, F, TwRe, TwIm;
-        public int Groups, D, SetStride, Len, Step;
+        public int D, SetStride, Len, Step;
         public bool Conjugate, Twiddle;
     }
 
-    private static unsafe void DftRange(in DftArgs a, int start, int end)
+    private static unsafe void ColumnRange(in ColumnArgs a, int start, int end)
+    {
+        int batch = a.Twiddle.Batch, vw = Vector<T>.IsSupported ? Vector<T>.Count : 1;
+        long rowLen = (long)a.Twiddle.N2 * batch * 2 * a.Twiddle.D;   // values per spectrum row
+        var scratch = Grow(ref _tsDft, 2L * Math.Max(a.First.Len, a.Second.Len) * vw);
+        fixed (T* s = scratch)
+            for (int k2 = start; k2 < end; k2++)
+            {
+                if (!a.Inverse) TwiddleRange(in a.Twiddle, k2, k2 + 1);
+                for (int g = k2 * batch; g < (k2 + 1) * batch; g++)
+                {
+                    DftGroup(in a.First, s, a.FirstSets, g, rowLen);
+                    if (a.SecondSets > 0) DftGroup(in a.Second, s, a.SecondSets, g, rowLen);
+                }
+                if (a.Inverse) TwiddleRange(in a.Twiddle, k2, k2 + 1);
+            }
+    }
+
+    // Every set's DFT on column group g (the 2d values [re(d) | im(d)] at g·2d of each row), vectorised across channels.
+    private static unsafe void DftGroup(in DftArgs a, T* s, int sets, int g, long rowLen)
     {
         int d = a.D, vw = Vector<T>.IsSupported ? Vector<T>.Count : 1;
-        long rowLen = (long)a.Groups * 2 * d;                   // values per row
-        var scratch = Grow(ref _tsDft, 2L * a.Len * vw);
         T sign = a.Conjugate ? -T.One : T.One;
-        fixed (T* s = scratch)
-            for (int u = start; u < end; u++)
-            {
-                int set = u / a.Groups, g = u % a.Groups;
-                int row0 = set * a.SetStride;
-                T* col = a.Data + row0 * rowLen + (long)g * 2 * d;  // the group's re(d) | im(d) in row row0
-                long stride = a.Step * rowLen;
-                int c = 0;
-                if (Vector<T>.IsSupported)
-                    for (; c + vw <= d; c += vw) VectorDft(in a, s, col + c, stride, row0, sign);
-                for (; c < d; c++) ScalarDft(in a, s, col + c, stride, row0, sign);
-            }
+        long stride = a.Step * rowLen;
+        for (int set = 0; set < sets; set++)
+        {
+            int row0 = set * a.SetStride;
+            T* col = a.Data + row0 * rowLen + (long)g * 2 * d;
+            int c = 0;
+            if (Vector<T>.IsSupported)
+                for (; c + vw <= d; c += vw) VectorDft(in a, s, col + c, stride, row0, sign);
+            for (; c < d; c++) ScalarDft(in a, s, col + c, stride, row0, sign);
+        }
     }
 
     // One DFT of a.Len complex values v[j] = (v + j·stride)[0] + i (v + j·stride)[d], for Vector<T>.Count channels at once,
