@@ -73,7 +73,8 @@ public sealed class SpectralConvolution<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>
     /// Sets the kernel for sequences of length L: k [kRows, d] row r = the tap at circular position r (rows past kRows
-    /// are zero; kRows ≤ N). Stores DFT(k)/N.
+    /// are zero; kRows ≤ N). Stores DFT(k)/N (packed: its halves P/N and M/N for each pair of channels,
+    /// <see cref="PackedSpectra{T}.KernelHalves"/>).
     /// </summary>
     public void SetKernel(ReadOnlySpan<T> k, int kRows, int d, int length)
     {
