@@ -10,13 +10,15 @@ namespace PrecisionLS.Numerics;
 /// X̂[k2, k1] = Σ_{i1} ω_{n1}^{i1 k1} · ω_N^{i1 k2} · Σ_{i2} ω_{n2}^{i2 k2} x[i2, i1]
 ///   step 1: B = F_{n2} X            one GEMM, X viewed [n2, n1·d·...] (zero rows past the input are skipped)
 ///   step 2: B[k2, i1] ·= ω_N^{i1 k2}  twiddle
-///   step 3: X̂[:, k2] = F_{n1} B[:, k2] for every k2 at once: one GEMM with the columns (k2, batch, channel) side
-///           by side, or, when n1 = p·q is cheaper, the same trick one level down (a GEMM with F_p, twiddles, p GEMMs with F_q)
+///   step 3: X̂[:, k2] = F_{n1} B[:, k2] for every k2 and channel: small complex DFTs in place, vectorised across the
+///           channels, or, when n1 = p·q is cheaper, the same trick one level down (DFTs of size p, twiddles, DFTs of
+///           size q): MonarchFftStep3.cs
 /// </code>
 /// Spectra are kept in the order [k1, k2, batch, re(d) | im(d)] (frequency k = k2 + n2·k1, k1 digit-permuted with two
 /// levels: <see cref="FrequencyOf"/>); only products of spectra
 /// taken in the same order are formed, so the order never needs undoing. <see cref="Inverse"/> applies conj(F)
-/// (unnormalised: divide by N yourself) and keeps the real part.
+/// (unnormalised: divide by N yourself) and keeps the real part. <see cref="ForwardPacked"/> and
+/// <see cref="InversePacked"/> transform two real channels as one complex one (MonarchFftPacked.cs).
 /// </summary>
 /// <remarks>
 /// The sizes are picked for a causal convolution of length L: N = 2·Lp with Lp = n1·h ≥ L, n2 = 2h, so an input of
@@ -25,7 +27,7 @@ namespace PrecisionLS.Numerics;
 /// DFT entries and twiddles are computed in double with the exponent reduced mod n, then rounded to T.
 /// Not thread-safe: one instance per layer (model replicas each hold their own).
 /// </remarks>
-public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // step 1: [F2r; F2i] (2·n2 × n2) and its first h columns (2·n2 × h) for half-filled inputs
     private readonly T[] _f2Full, _f2Half;
@@ -43,9 +45,12 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Channels per chunk: transforms of more channels than this run as independent chunks of this many channels, one
     /// chunk per worker at a time, so a chunk's buffers (about N·batch·2·ChunkChannels values each) stay in cache
     /// through the three steps instead of streaming the whole spectrum from memory between steps. Each channel's
-    /// arithmetic is the same whatever the chunking (the steps never mix channels).
+    /// arithmetic is the same whatever the chunking (the steps never mix channels). With step 3 in place (one read and one
+    /// write of the spectrum per level) whole spectra do better than chunks: at L = 4096, d = 64 (32 packed channels),
+    /// batch 1 to 4, a convolution's forward and backward took 13-20% less time unchunked than in chunks of 16 complex
+    /// channels on 2 workers, and at d = 128 chunks of 64 beat chunks of 32 and 16; hence 64.
     /// </summary>
-    internal static int ChunkChannels { get; set; } = 16;
+    internal static int ChunkChannels { get; set; } = 64;
 
     // A chunk engine (same sizes, its own buffers) and the chunk's gathered input, spectrum and output.
     private sealed class Chunk(MonarchFft<T> engine)
@@ -122,7 +127,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int StorageRow(int k2, int row) => row * N2 + k2;
 
     // n1 and its split p·q minimising the multiply-adds per entry and channel, N·(n2 + step 3), with N = n1·2·⌈L/n1⌉:
-    // step 3 costs 4·n1 as one complex GEMM, 4·(p + q) + 3 as two (the 3 for the extra passes).
+    // step 3 costs 4·n1 as one level of DFTs, 4·(p + q) + 3 as two (the 3 for the twiddle).
     private static (int N1, int P, int Q) ChooseSizes(int length)
     {
         (int, int, int) best = (1, 1, 1);
@@ -156,101 +161,8 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         return f;
     }
 
-    // dst = (Fr ± i Fi)·B times (tr + i ti), from rr = Fr·B and ii = Fi·B, over `groups` complex groups [re d | im d].
-    private static void Combine(ReadOnlySpan<T> rr, ReadOnlySpan<T> ii, Span<T> dst, int groups, int d, bool conjugate, T tr, T ti, bool twiddle)
-    {
-        for (int e = 0; e < groups; e++)
-        {
-            int o = e * 2 * d;
-            for (int c = 0; c < d; c++)
-            {
-                T frBr = rr[o + c], frBi = rr[o + d + c], fiBr = ii[o + c], fiBi = ii[o + d + c];
-                T re, im;
-                if (conjugate) { re = frBr + fiBi; im = frBi - fiBr; }
-                else { re = frBr - fiBi; im = frBi + fiBr; }
-                if (twiddle) { dst[o + c] = re * tr - im * ti; dst[o + d + c] = re * ti + im * tr; }
-                else { dst[o + c] = re; dst[o + d + c] = im; }
-            }
-        }
-    }
-
-    // Two-level step 3 on [n1 rows, cols] (cols = (k2, batch, re|im) side by side): forward (natural rows
-    // i = iq + q·ip at ip·q + iq → rows kp·q + kq holding k1 = kp + p·kq) or its conjugate inverse (the reverse).
-    private void Step3TwoLevel(Span<T> blk, int batch, int d, bool inverse)
-    {
-        int p = P, q = Q, cols = batch * 2 * d;
-        var c1 = Grow(ref _tsC1, (long)p * q * cols).AsSpan(0, p * q * cols);
-        var pp = Grow(ref _tsP3, 2L * p * q * cols).AsSpan(0, 2 * p * q * cols);
-        if (!inverse)
-        {
-            // C1[kp, iq] = ω_{n1}^{iq kp} Σ_ip ω_p^{ip kp} B[ip, iq]: one GEMM over (iq, cols)
-            Gemm.NN<T>(_fp, blk, pp, 2 * p, q * cols, p, accumulate: false);
-            CombineUnits(pp, c1, p * q, q, q * cols, p * q * cols, cols, d, false, _t1Re, _t1Im);
-            // out[kp, kq] = Σ_iq ω_q^{iq kq} C1[kp, iq]: per kp into its own slice of pp, then one combine
-            for (int kp = 0; kp < p; kp++)
-                Gemm.NN<T>(_fq, c1.Slice(kp * q * cols, q * cols), pp.Slice(kp * 2 * q * cols, 2 * q * cols), 2 * q, cols, q, accumulate: false);
-            CombineUnits(pp, blk, p * q, q, 2 * q * cols, q * cols, cols, d, false, null, null);
-        }
-        else
-        {
-            // D[kp, iq] = conj(ω_{n1}^{iq kp}) Σ_kq conj(ω_q^{iq kq}) B̂[kp, kq]: per kp, then one combine
-            for (int kp = 0; kp < p; kp++)
-                Gemm.NN<T>(_fq, blk.Slice(kp * q * cols, q * cols), pp.Slice(kp * 2 * q * cols, 2 * q * cols), 2 * q, cols, q, accumulate: false);
-            CombineUnits(pp, c1, p * q, q, 2 * q * cols, q * cols, cols, d, true, _t1Re, _t1ImNeg);
-            // B[ip, iq] = Σ_kp conj(ω_p^{ip kp}) D[kp, iq]: one GEMM over (iq, cols)
-            Gemm.NN<T>(_fp, c1, pp, 2 * p, q * cols, p, accumulate: false);
-            CombineUnits(pp, blk, p * q, q, q * cols, p * q * cols, cols, d, true, null, null);
-        }
-    }
-
-    // dst unit u (cols reals at u·cols) = (Fr ± i Fi)·B [× twiddle u] from rr at (u / perA)·strideA + (u % perA)·cols and
-    // ii = rr + iOffset: the combine after a stacked complex GEMM, split over the workers (element-wise: the result
-    // does not depend on the split).
-    private static unsafe void CombineUnits(Span<T> products, Span<T> dst, int units, int perA, int strideA, int iOffset, int cols, int d,
-        bool conjugate, T[]? twRe, T[]? twIm)
-    {
-        fixed (T* pp = products, pd = dst, tr = twRe, ti = twIm)
-        {
-            var args = new CombineArgs
-            {
-                Products = pp, Dst = pd, TwRe = tr, TwIm = ti, PerA = perA, StrideA = strideA, IOffset = iOffset, Cols = cols, D = d,
-                Conjugate = conjugate, Twiddle = twRe is not null,
-            };
-            ParallelFor.Run(units, Math.Max(1, 16384 / Math.Max(1, cols)), in args, &CombineRange);
-        }
-    }
-
-    private unsafe struct CombineArgs
-    {
-        public T* Products, Dst, TwRe, TwIm;
-        public int PerA, StrideA, IOffset, Cols, D;
-        public bool Conjugate, Twiddle;
-    }
-
-    private static unsafe void CombineRange(in CombineArgs a, int start, int end)
-    {
-        int cols = a.Cols, groups = cols / (2 * a.D);
-        for (int u = start; u < end; u++)
-        {
-            long r = (long)(u / a.PerA) * a.StrideA + (long)(u % a.PerA) * cols;
-            var rr = new ReadOnlySpan<T>(a.Products + r, cols);
-            var ii = new ReadOnlySpan<T>(a.Products + r + a.IOffset, cols);
-            var dst = new Span<T>(a.Dst + (long)u * cols, cols);
-            T tr = a.Twiddle ? a.TwRe[u] : T.One, ti = a.Twiddle ? a.TwIm[u] : T.Zero;
-            Combine(rr, ii, dst, groups, a.D, a.Conjugate, tr, ti, a.Twiddle);
-        }
-    }
-
-    // Forward: spec[i1, k2, b] = ω_N^{i1 k2}·(planar[k2][b, i1] + i planar[n2 + k2][b, i1]); inverse: planar = conj(ω)·spec.
-    private unsafe void Twiddle(Span<T> planar, Span<T> spec, int batch, int d, bool inverse)
-    {
-        fixed (T* pl = planar, sp = spec, tr = _twRe, ti = _twIm)
-        {
-            var args = new TwiddleArgs { Planar = pl, Spec = sp, TwRe = tr, TwIm = ti, N1 = N1, N2 = N2, Batch = batch, D = d, Inverse = inverse };
-            ParallelFor.Run(N2, Math.Max(1, 16384 / Math.Max(1, N1 * batch * 2 * d)), in args, &TwiddleRange);
-        }
-    }
-
+    // Step 2 for k2 in [start, end) (see Columns). Forward: spec[i1, k2, b] = ω_N^{i1 k2}·(planar[k2][b, i1] + i
+    // planar[n2 + k2][b, i1]); inverse: planar = conj(ω)·spec.
     private unsafe struct TwiddleArgs
     {
         public T* Planar, Spec, TwRe, TwIm;
@@ -308,7 +220,7 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (rows < 1 || rows > N) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows must be in [1, N = {N}]");
         if (x.Length < (long)batch * rows * d) throw new ArgumentException($"x holds {x.Length} values, [{batch}, {rows}, {d}] needs {(long)batch * rows * d}", nameof(x));
         if (spec.Length < SpectrumLength(batch, d)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, d)}", nameof(spec));
-        if (!_isChunk && d > ChunkChannels && batch * rows >= ChunkMinRows) { Chunked(x, rows, batch, d, spec, default, false, inverse: false); return; }
+        if (!_isChunk && d > ChunkChannels && batch * rows >= ChunkMinRows) { Chunked(x, rows, batch, d, spec, default, false, inverse: false, packed: false); return; }
         int kRows = rows <= Padded ? n2 / 2 : n2;               // rows of X that can be non-zero
         ReadOnlySpan<T> f2 = kRows == n2 ? _f2Full : _f2Half;
         int w = n1 * d;                                          // one row of X: n1 tokens of d channels
@@ -327,31 +239,8 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         // step 1: P = [F2r; F2i][:, :kRows] X   → [2·n2, batch·n1·d], one GEMM for the whole batch
         Gemm.NN<T>(f2, xp, p1, 2 * n2, W, kRows, accumulate: false);
-        // step 2: twiddle, written as [i1, k2, batch, re|im] for step 3 (split over the workers by k2)
-        Twiddle(p1, spec, batch, d, inverse: false);
-        // step 3: per k2, [F1r; F1i] (2·n1 × n1) · B[k2] (n1 × batch·2d), then combine the four real products
-        Step3(spec, batch, d, conjugate: false);
-    }
-
-    // spec[k2] ← F1 spec[k2] (or conj(F1) spec[k2]) for every k2, in place.
-    // Step 3 on the whole spectrum, laid out [i1 (or k1), k2, batch, 2d]: the n2 DFTs along i1 are one set of GEMMs
-    // with the columns (k2, batch, re|im) side by side.
-    private void Step3(Span<T> spec, int batch, int d, bool conjugate)
-    {
-        var all = spec[..(N * batch * 2 * d)];
-        if (Q > 1) Step3TwoLevel(all, N2 * batch, d, inverse: conjugate);
-        else Step3OneLevel(all, N2 * batch, d, conjugate);
-    }
-
-    [ThreadStatic] private static T[]? _tsP3, _tsC1;
-
-    private void Step3OneLevel(Span<T> blk, int batch, int d, bool conjugate)
-    {
-        int n1 = N1, bs = batch * 2 * d;
-        var p3 = Grow(ref _tsP3, 2L * n1 * bs).AsSpan(0, 2 * n1 * bs);
-        Gemm.NN<T>(_f1, blk, p3, 2 * n1, bs, n1, accumulate: false);
-        // rows 0..n1-1 of p3 are F1r·[Br|Bi], rows n1.. are F1i·[Br|Bi]
-        CombineUnits(p3, blk, n1, 1, bs, n1 * bs, bs, d, conjugate, null, null);
+        // steps 2 and 3 per k2: twiddle, written as [i1, k2, batch, re|im], then the DFTs along i1
+        Columns(p1, spec, batch, d, inverse: false);
     }
 
     /// <summary>
@@ -365,15 +254,14 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (rowsOut < 1 || rowsOut > N) throw new ArgumentOutOfRangeException(nameof(rowsOut), rowsOut, $"rowsOut must be in [1, N = {N}]");
         if (y.Length < (long)batch * rowsOut * d) throw new ArgumentException($"y holds {y.Length} values, [{batch}, {rowsOut}, {d}] needs {(long)batch * rowsOut * d}", nameof(y));
         if (spec.Length < SpectrumLength(batch, d)) throw new ArgumentException($"spec holds {spec.Length} values, needs {SpectrumLength(batch, d)}", nameof(spec));
-        if (!_isChunk && d > ChunkChannels && batch * rowsOut >= ChunkMinRows) { Chunked(default, rowsOut, batch, d, spec, y, accumulate, inverse: true); return; }
-        Step3(spec, batch, d, conjugate: true);
-        int w = n1 * d, bs = batch * 2 * d, W = batch * w;
+        if (!_isChunk && d > ChunkChannels && batch * rowsOut >= ChunkMinRows) { Chunked(default, rowsOut, batch, d, spec, y, accumulate, inverse: true, packed: false); return; }
+        int w = n1 * d, W = batch * w;
         int outRows = (rowsOut + n1 - 1) / n1;                   // rows i2 of the [n2, batch·n1·d] output needed
         var planar = Grow(ref _b, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
         var p1 = Grow(ref _p1, 2L * n2 * W).AsSpan(0, 2 * n2 * W);
         var outBuf = p1[..(outRows * W)];
-        // conj twiddle, into planar [re rows k2 | im rows k2] × [batch·n1·d]
-        Twiddle(planar, spec, batch, d, inverse: true);
+        // per k2: step 3 conjugated, then the conj twiddle into planar [re rows k2 | im rows k2] × [batch·n1·d]
+        Columns(planar, spec, batch, d, inverse: true);
         // Re(conj(F2) B) = [F2r | F2i] [Br; Bi]   → [outRows, batch·n1·d], one GEMM
         Gemm.NN<T>(_f2Inv.AsSpan(0, outRows * 2 * n2), planar, outBuf, outRows, W, 2 * n2, accumulate: false);
         for (int b = 0; b < batch; b++)
@@ -390,13 +278,14 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     // Short inputs (a kernel's few taps, small batches of short sequences) are not worth the gather and scatter.
     private const int ChunkMinRows = 64;
 
-    // Forward or Inverse of every chunk of ChunkChannels channels on its own engine, the chunks split over the workers
-    // (each chunk's GEMMs then run serially on its worker). Forward gathers the chunk's channels of x, transforms them
-    // and scatters the chunk spectrum into spec's [.., re(d) | im(d)] rows; Inverse gathers from spec and scatters
-    // (or adds) into y.
-    private unsafe void Chunked(ReadOnlySpan<T> x, int rows, int batch, int d, Span<T> spec, Span<T> y, bool accumulate, bool inverse)
+    // Forward or Inverse of every chunk of ChunkChannels spectrum channels on its own engine, the chunks split over the
+    // workers (each chunk's GEMMs then run serially on its worker). Forward gathers the chunk's channels of x (packed:
+    // its real channels c0.. and, as imaginary parts, m + c0..), transforms them and scatters the chunk spectrum into
+    // spec's [.., re(m) | im(m)] rows (m = d unpacked); Inverse gathers from spec and scatters (or adds) into y.
+    private unsafe void Chunked(ReadOnlySpan<T> x, int rows, int batch, int d, Span<T> spec, Span<T> y, bool accumulate, bool inverse, bool packed)
     {
-        int dc = ChunkChannels, count = (d + dc - 1) / dc;
+        int m = packed ? PackedChannels(d) : d;
+        int dc = ChunkChannels, count = (m + dc - 1) / dc;
         if (_chunks.Length != count)
         {
             _chunks = new Chunk[count];
@@ -406,7 +295,8 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var args = new ChunkArgs
             {
-                Owner = this, X = px, Spec = ps, Y = py, Rows = rows, Batch = batch, D = d, Accumulate = accumulate, Inverse = inverse,
+                Owner = this, X = px, Spec = ps, Y = py, Rows = rows, Batch = batch, D = d, M = m, Dc = dc, Accumulate = accumulate, Inverse = inverse,
+                Packed = packed,
             };
             ParallelFor.Run(count, 1, in args, &ChunkRange);
         }
@@ -416,53 +306,68 @@ public sealed class MonarchFft<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public MonarchFft<T> Owner;
         public T* X, Spec, Y;
-        public int Rows, Batch, D;
-        public bool Accumulate, Inverse;
+        public int Rows, Batch, D, M, Dc;
+        public bool Accumulate, Inverse, Packed;
     }
 
     private static unsafe void ChunkRange(in ChunkArgs a, int start, int end)
     {
-        int d = a.D, dc0 = ChunkChannels, rows = a.Rows, batch = a.Batch;
-        long specRows = (long)a.Owner.N * batch;                // spectrum rows (k, b), each 2d wide
+        int d = a.D, m = a.M, dc0 = a.Dc, rows = a.Rows, batch = a.Batch;
+        long specRows = (long)a.Owner.N * batch;                // spectrum rows (k, b), each 2m wide
+        long tokens = (long)batch * rows;
         for (int c = start; c < end; c++)
         {
             var chunk = a.Owner._chunks[c];
-            int c0 = c * dc0, dc = Math.Min(dc0, d - c0);
+            int c0 = c * dc0, dc = Math.Min(dc0, m - c0);
+            // packed: the chunk's tokens are [re(dc) | im(dc)], the imaginary parts from channels m + c0.. (imN of them)
+            int width = a.Packed ? 2 * dc : dc, imN = a.Packed ? Math.Clamp(d - m - c0, 0, dc) : 0;
             var engine = chunk.Engine;
-            long inLen = (long)batch * rows * dc, specLen = engine.SpectrumLength(batch, dc);
+            long inLen = tokens * width, specLen = engine.SpectrumLength(batch, dc);
             var cs = Grow(ref chunk.Spec, specLen).AsSpan(0, (int)specLen);
             if (!a.Inverse)
             {
                 var cx = Grow(ref chunk.X, inLen).AsSpan(0, (int)inLen);
-                for (long r = 0; r < (long)batch * rows; r++)
-                    new ReadOnlySpan<T>(a.X + r * d + c0, dc).CopyTo(cx.Slice((int)(r * dc), dc));
-                engine.Forward(cx, rows, batch, dc, cs);
+                for (long r = 0; r < tokens; r++)
+                {
+                    var dst = cx.Slice((int)(r * width), width);
+                    new ReadOnlySpan<T>(a.X + r * d + c0, dc).CopyTo(dst);
+                    if (!a.Packed) continue;
+                    new ReadOnlySpan<T>(a.X + r * d + m + c0, imN).CopyTo(dst[dc..]);
+                    dst[(dc + imN)..].Clear();
+                }
+                if (a.Packed) engine.ForwardPacked(cx, rows, batch, width, cs);
+                else engine.Forward(cx, rows, batch, dc, cs);
                 for (long r = 0; r < specRows; r++)
                 {
-                    T* dst = a.Spec + r * 2 * d;
+                    T* dst = a.Spec + r * 2 * m;
                     cs.Slice((int)(r * 2 * dc), dc).CopyTo(new Span<T>(dst + c0, dc));
-                    cs.Slice((int)(r * 2 * dc + dc), dc).CopyTo(new Span<T>(dst + d + c0, dc));
+                    cs.Slice((int)(r * 2 * dc + dc), dc).CopyTo(new Span<T>(dst + m + c0, dc));
                 }
             }
             else
             {
                 for (long r = 0; r < specRows; r++)
                 {
-                    T* src = a.Spec + r * 2 * d;
+                    T* src = a.Spec + r * 2 * m;
                     new ReadOnlySpan<T>(src + c0, dc).CopyTo(cs.Slice((int)(r * 2 * dc), dc));
-                    new ReadOnlySpan<T>(src + d + c0, dc).CopyTo(cs.Slice((int)(r * 2 * dc + dc), dc));
+                    new ReadOnlySpan<T>(src + m + c0, dc).CopyTo(cs.Slice((int)(r * 2 * dc + dc), dc));
                 }
                 var cy = Grow(ref chunk.Y, inLen).AsSpan(0, (int)inLen);
-                engine.Inverse(cs, rows, batch, dc, cy, accumulate: false);
-                for (long r = 0; r < (long)batch * rows; r++)
+                if (a.Packed) engine.InversePacked(cs, rows, batch, width, cy, accumulate: false);
+                else engine.Inverse(cs, rows, batch, dc, cy, accumulate: false);
+                for (long r = 0; r < tokens; r++)
                 {
-                    var src = cy.Slice((int)(r * dc), dc);
-                    var dst = new Span<T>(a.Y + r * d + c0, dc);
-                    if (a.Accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
-                    else src.CopyTo(dst);
+                    Put(cy.Slice((int)(r * width), dc), new Span<T>(a.Y + r * d + c0, dc), a.Accumulate);
+                    if (imN > 0) Put(cy.Slice((int)(r * width) + dc, imN), new Span<T>(a.Y + r * d + m + c0, imN), a.Accumulate);
                 }
             }
         }
+    }
+
+    private static void Put(ReadOnlySpan<T> src, Span<T> dst, bool accumulate)
+    {
+        if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+        else src.CopyTo(dst);
     }
 
     /// <summary>
