@@ -85,6 +85,8 @@ public sealed record TrainingConfig
     /// <summary>step schedule: 0 = decay from step 0; ℓ &gt; 0 = hold learning_rate until the training loss first falls
     /// below ℓ, then decay by gamma every step_rate steps from there.</summary>
     public double DecayStartLoss { get; init; }
+    /// <summary>step schedule with decay_start_loss: the rate is multiplied by this when the decay starts (1 = no drop).</summary>
+    public double DecayStartFactor { get; init; } = 1;
     /// <summary>Held-out evaluation period in steps (0 = only at the end).</summary>
     public long EvalEvery { get; init; } = 500;
     /// <summary>Size of the fixed, seeded held-out batch.</summary>

@@ -52,6 +52,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ConfigException($"training.optimizer '{t.Optimizer}' is not known; accepted: {string.Join(", ", Optimizers.Names)}");
         if (t.DecayStartLoss != 0 && t.Scheduler == "adaptive_threshold")
             throw new ConfigException($"training.decay_start_loss = {t.DecayStartLoss} applies to the step schedule; training.scheduler adaptive_threshold decides its own decay (set decay_start_loss: 0)");
+        if (t.DecayStartFactor != 1 && !(t.DecayStartLoss > 0))
+            throw new ConfigException($"training.decay_start_factor = {t.DecayStartFactor} applies only with training.decay_start_loss > 0 (the step the decay starts at)");
         if (t.SchedulerMetricEvery < 1) throw new ConfigException($"training.scheduler_metric_every = {t.SchedulerMetricEvery} must be at least 1");
         if (!(t.L1Reg >= 0) || !double.IsFinite(t.L1Reg)) throw new ConfigException($"training.l1_reg = {t.L1Reg} must be finite and >= 0");
         Model = new SequenceModel<T>(config.Model);
@@ -77,7 +79,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Filter = new GradientEmaFilter<T>(Model.Store, t.EmaDecay, t.EmaLambda);
         Scheduler = t.Scheduler == "adaptive_threshold"
             ? new AdaptiveThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr, t.SchedulerEmaLambda, t.SchedulerMetricThreshold)
-            : new StepThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr, t.DecayStartLoss);
+            : new StepThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr, t.DecayStartLoss, t.DecayStartFactor);
         _trainable = Model.Store.Parameters.Where(p => p.Trainable).Select(p => (p.Offset, p.Length)).ToArray();
         // The metric's minibatches come from their own streams, keyed by (step, minibatch): the training data stay
         // the same whatever the scheduler, and a resumed run measures exactly what a straight run would.

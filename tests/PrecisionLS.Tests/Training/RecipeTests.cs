@@ -100,6 +100,15 @@ public class RecipeTests
         Assert.Equal(1e-2 * 0.9, new StepThresholdScheduler(1e-2, 3000, 0.9).LearningRate(3000));   // 0: the clock starts at 0
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new StepThresholdScheduler(1e-2, 10, 0.9, 0, decayStartLoss: -1));
         Assert.Contains("training.decay_start_loss", e.Message);
+
+        // decay_start_factor drops the rate at once when the clock starts, then decays from there
+        var drop = new StepThresholdScheduler(1e-2, 500, 0.7, 1e-10, decayStartLoss: 1e-2, decayStartFactor: 0.4);
+        Assert.Equal(1e-2, drop.LearningRate(100));
+        drop.ObserveLoss(5e-3, 4400);
+        Assert.Equal(4e-3, drop.LearningRate(4400), 1e-18);
+        Assert.Equal(4e-3 * 0.7 * 0.7, drop.LearningRate(4400 + 1000), 1e-18);
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => new StepThresholdScheduler(1e-2, 10, 0.9, 0, 1e-2, decayStartFactor: 0));
+        Assert.Contains("training.decay_start_factor", e.Message);
     }
 
     [Fact]
