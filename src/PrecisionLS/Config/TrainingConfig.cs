@@ -58,6 +58,10 @@ public sealed record TrainingConfig
     /// <summary>gauss_newton: 0 = Levenberg damping λI, plain CG; k &gt; 0 = Marquardt damping λD and Jacobi-preconditioned
     /// CG, D ≈ diag(JᵀJ) from k random-sign probes (k backward passes) per step.</summary>
     public int GnScalingProbes { get; init; }
+    /// <summary>gauss_newton: "cg" (default; matrix-free CG, cg_max_iters products per step) or "direct" (the Jacobian
+    /// of the fixed batch is formed, R x P values for R residuals and P parameters, and the damped step is solved exactly
+    /// through the R x R Gram matrix JJᵀ by Cholesky; for batches of up to a few thousand residuals).</summary>
+    public string GnSolver { get; init; } = "cg";
     public double AdamEps { get; init; } = 1e-16;
     public double AdamBeta1 { get; init; } = 0.9;
     public double AdamBeta2 { get; init; } = 0.999;

@@ -1,17 +1,27 @@
 using PrecisionLS.Config;
 using System.Numerics;
+using PrecisionLS.Numerics;
 
 namespace PrecisionLS.Training;
 
 /// <summary>Gauss-Newton settings (training.cg_max_iters, training.cg_tolerance, training.gn_initial_damping,
-/// training.gn_scaling_probes).</summary>
+/// training.gn_scaling_probes, training.gn_solver).</summary>
 /// <param name="CgMaxIterations">Conjugate-gradient iterations per outer step (each one JᵀJ v product).</param>
 /// <param name="CgTolerance">CG stops when ‖(JᵀJ + λD)p + ∇f‖ ≤ tol · ‖∇f‖ (an inexact Newton step).</param>
 /// <param name="InitialDamping">λ of the first step.</param>
 /// <param name="ScalingProbes">0: Levenberg's damping λI and plain CG. k &gt; 0: Marquardt's scaled damping λD with D an
 /// estimate of diag(JᵀJ) from k random probes per step, and CG preconditioned by (1 + λ)D (Jacobi).</param>
-public readonly record struct GaussNewtonOptions(int CgMaxIterations = 50, double CgTolerance = 1e-4, double InitialDamping = 1e-3, int ScalingProbes = 0)
+/// <param name="Solver">"cg": the damped system is solved matrix-free by (P)CG. "direct": exactly, in residual space: the
+/// Jacobian J [R, P] is formed row by row, then p = -Jᵀ(JJᵀ + λI)⁻¹r (equal to -(JᵀJ + λI)⁻¹Jᵀr) by a Cholesky
+/// factorisation of the R x R Gram matrix; a rejected step is retried with a larger λ on the same factor inputs.</param>
+public readonly record struct GaussNewtonOptions(int CgMaxIterations = 50, double CgTolerance = 1e-4, double InitialDamping = 1e-3, int ScalingProbes = 0, string Solver = "cg")
 {
+    /// <summary>The accepted training.gn_solver values.</summary>
+    public static readonly string[] Solvers = ["cg", "direct"];
+
+    /// <summary>Direct solver: tries with a growing λ per step before the step is reported as rejected.</summary>
+    public const int DirectTries = 12;
+
     /// <summary>Smallest damping (keeps λ positive on rank-deficient JᵀJ; far below any useful value).</summary>
     public const double MinDamping = 1e-30;
 
@@ -23,6 +33,9 @@ public readonly record struct GaussNewtonOptions(int CgMaxIterations = 50, doubl
         if (!(InitialDamping > 0) || !double.IsFinite(InitialDamping))
             throw new ConfigException($"training.gn_initial_damping = {InitialDamping} must be positive and finite");
         if (ScalingProbes < 0) throw new ConfigException($"training.gn_scaling_probes = {ScalingProbes} must be >= 0 (0 = identity damping, no preconditioner)");
+        if (Array.IndexOf(Solvers, Solver) < 0) throw new ConfigException($"training.gn_solver '{Solver}' is not known; accepted: {string.Join(", ", Solvers)}");
+        if (Solver == "direct" && ScalingProbes > 0)
+            throw new ConfigException($"training.gn_scaling_probes = {ScalingProbes}: the Marquardt scaling preconditions CG; training.gn_solver direct solves exactly and needs gn_scaling_probes: 0");
     }
 
     /// <summary>Floor of the scaling D relative to its mean: parameters the batch barely sees still get a finite step.</summary>
@@ -60,6 +73,7 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
 {
     private readonly T[] _x, _g, _p, _r, _z, _hz, _xTrial, _s;
     private T[] _probe = [], _jtz = [];
+    private T[] _jacobian = [], _gram = [], _factor = [], _residual = [], _alpha = [], _kAlpha = [];
 
     public LevenbergMarquardt(int dimension, GaussNewtonOptions options)
     {
@@ -95,6 +109,7 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
         if (!double.IsFinite(f0) || !double.IsFinite(gnorm)) { Value = f0; return new GaussNewtonIteration(f0, lambda, gnorm, 0, double.NaN, false); }
         if (gnorm == 0) { Value = f0; return new GaussNewtonIteration(f0, lambda, 0, 0, double.NaN, false); }
 
+        if (Options.Solver == "direct") return IterateDirect(f, f0, gnorm, lambda);
         bool scaled = Options.ScalingProbes > 0;
         if (scaled) EstimateScaling(f, probeSeed);
 
@@ -144,6 +159,59 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
             Value = f0;
         }
         return new GaussNewtonIteration(Value, lambda, gnorm, k, rho, accept);
+    }
+
+    // The exact damped step in residual space: K = JJᵀ once, then per try (K + λI)α = r by Cholesky, p = -Jᵀα.
+    // With Jp = -Kα and pᵀ∇f = (Jp)ᵀr, the predicted decrease is (Kα)ᵀr - ½‖Kα‖².
+    private GaussNewtonIteration IterateDirect(ILeastSquaresObjective<T> f, double f0, double gnorm, double lambda)
+    {
+        int r = f.ResidualCount, n = _x.Length;
+        long size = (long)r * n;
+        if (size > Array.MaxLength)
+            throw new ConfigException($"training.gn_solver direct: the Jacobian has {r} x {n} = {size} entries, more than one array holds; lower training.second_order_batch_size");
+        if (_jacobian.LongLength != size) _jacobian = new T[size];
+        if (_gram.Length != r * r) { _gram = new T[r * r]; _factor = new T[r * r]; _residual = new T[r]; _alpha = new T[r]; _kAlpha = new T[r]; }
+        f.LinearizedResiduals(_residual);
+        f.LinearizedJacobian(_jacobian);
+        Gemm.NT<T>(_jacobian, _jacobian, _gram, r, r, n, accumulate: false);
+        int tries = 0;
+        while (true)
+        {
+            tries++;
+            _gram.AsSpan().CopyTo(_factor);
+            T l = T.CreateChecked(lambda);
+            for (int i = 0; i < r; i++) _factor[i * r + i] += l;
+            double fNew = double.NaN, predicted = double.NaN;
+            if (Cholesky.Factor<T>(_factor, r))
+            {
+                _residual.AsSpan().CopyTo(_alpha);
+                Cholesky.Solve<T>(_factor, r, _alpha);
+                Gemm.TN<T>(_jacobian, _alpha, _p, n, 1, r, accumulate: false);       // Jᵀα
+                Vec.Scale<T>(-1, _p, _p);                                          // p = -Jᵀα
+                Gemm.NN<T>(_gram, _alpha, _kAlpha, r, 1, r, accumulate: false);     // Kα = -Jp
+                predicted = Vec.Dot<T>(_kAlpha, _residual) - 0.5 * Vec.Dot<T>(_kAlpha, _kAlpha);
+                System.Numerics.Tensors.TensorPrimitives.Add(_x, _p, _xTrial);
+                fNew = f.Value(_xTrial);
+            }
+            double rho = (f0 - fNew) / predicted;
+            if (double.IsFinite(fNew) && fNew < f0 && predicted > 0)
+            {
+                _xTrial.AsSpan().CopyTo(_x);
+                double t = 2 * rho - 1;
+                Damping = Math.Max(GaussNewtonOptions.MinDamping, lambda * Math.Max(1.0 / 3, 1 - t * t * t));
+                Nu = 2;
+                Value = fNew;
+                return new GaussNewtonIteration(fNew, lambda, gnorm, tries, rho, true);
+            }
+            lambda = Math.Min(1e30, lambda * Nu);
+            Nu = Math.Min(Nu * 2, 1e10);
+            Damping = lambda;
+            if (tries >= GaussNewtonOptions.DirectTries || lambda >= 1e30)
+            {
+                Value = f0;
+                return new GaussNewtonIteration(f0, lambda, gnorm, tries, rho, false);
+            }
+        }
     }
 
     // hz += λ D v (D = I unscaled)

@@ -36,7 +36,7 @@ namespace PrecisionLS.Training;
 /// </remarks>
 public sealed class ModelJacobian<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private enum Mode { Outputs, JacobianVector, JacobianTransposeVector, GaussNewton }
+    private enum Mode { Outputs, JacobianVector, JacobianTransposeVector, GaussNewton, Rows }
 
     private readonly SequenceModel<T> _master;
     private readonly SequenceModel<T>?[] _replicas = new SequenceModel<T>?[BatchGroups<T>.MaxGroups];
@@ -50,6 +50,9 @@ public sealed class ModelJacobian<T> where T : unmanaged, IFloatingPointIeee754<
     // Per call: the direction v [P] and the output-space arrays [batch·reads·OutDims] (y, J v, u).
     private readonly T[] _v;
     private T[] _y = [], _jv = [], _u = [];
+    private T[] _rows = [];                                   // JacobianRows' destination during the call
+    private readonly T[]?[] _oneHot = new T[]?[BatchGroups<T>.MaxGroups];
+    private readonly (int Offset, int Length)[] _frozen;
 
     /// <summary>Products with the Jacobian of <paramref name="master"/> (its parameters are read at every call).</summary>
     public ModelJacobian(SequenceModel<T> master)
@@ -57,6 +60,7 @@ public sealed class ModelJacobian<T> where T : unmanaged, IFloatingPointIeee754<
         _master = master;
         Groups = BatchGroups<T>.GroupsFor(master);
         _v = new T[master.Store.Size];
+        _frozen = master.Store.Parameters.Where(p => !p.Trainable).Select(p => (p.Offset, p.Length)).ToArray();
         _body = RunGroups;
     }
 
@@ -145,6 +149,54 @@ public sealed class ModelJacobian<T> where T : unmanaged, IFloatingPointIeee754<
         if (!jv.IsEmpty) _jv.AsSpan(0, OutputCount).CopyTo(jv);
     }
 
+    /// <summary>
+    /// (e) The whole Jacobian, one row per output: rows[i·P + j] = ∂y_i/∂θ_j for the OutputCount outputs (layout of y)
+    /// and P = <see cref="ParameterCount"/> parameters (zero at frozen ones). Row i is the gradient of y_i, so each
+    /// example costs one forward and one backward pass per read output (batch 1, on the thread's replica); rows of
+    /// different examples are written by different threads. For direct (dense) Gauss-Newton solves. When
+    /// <paramref name="output"/> is not empty, y is written there too.
+    /// </summary>
+    public void JacobianRows(T[] rows, Span<T> output = default)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (_batch == 0) throw new InvalidOperationException("call SetBatch first");
+        long need = (long)OutputCount * ParameterCount;
+        if (need > Array.MaxLength)
+            throw new ArgumentException($"the Jacobian has {OutputCount} x {ParameterCount} = {need} entries, more than one array holds ({Array.MaxLength}); use a smaller batch", nameof(rows));
+        if (rows.LongLength < need)
+            throw new ArgumentException($"rows holds {rows.LongLength} values; outputs x parameters = {OutputCount} x {ParameterCount} = {need}", nameof(rows));
+        if (!output.IsEmpty) CheckOutput(output.Length, nameof(output));
+        _rows = rows;
+        try { Run(Mode.Rows); }
+        finally { _rows = []; }
+        if (!output.IsEmpty) _y.AsSpan(0, OutputCount).CopyTo(output);
+    }
+
+    // Rows of the examples of group g: per example a batch-1 forward, then one backward per read output.
+    private void RowsOfGroup(SequenceModel<T> model, int g)
+    {
+        int p = ParameterCount;
+        var grads = _groupSums[g] ??= new T[p];
+        var oneHot = _oneHot[g] ??= new T[_outputStride];
+        if (oneHot.Length != _outputStride) oneHot = _oneHot[g] = new T[_outputStride];
+        model.Store.BindGradients(grads);
+        var (start, count) = Slice(g);
+        for (int e = start; e < start + count; e++)
+        {
+            model.Forward(_input.AsSpan(e * _inputStride, _inputStride), 1, _length, _reads, _y.AsSpan(e * _outputStride, _outputStride));
+            for (int j = 0; j < _outputStride; j++)
+            {
+                model.Store.ZeroGrads();
+                Array.Clear(oneHot);
+                oneHot[j] = T.One;
+                model.Backward(oneHot);
+                var row = _rows.AsSpan((int)(((long)e * _outputStride + j) * p), p);
+                grads.AsSpan().CopyTo(row);
+                foreach (var (o, n) in _frozen) row.Slice(o, n).Clear();
+            }
+        }
+    }
+
     private void CheckOutput(int have, string name)
     {
         if (_batch == 0) throw new InvalidOperationException("call SetBatch first");
@@ -182,6 +234,7 @@ public sealed class ModelJacobian<T> where T : unmanaged, IFloatingPointIeee754<
         try
         {
             var model = _replicas[r]!;
+            if (_mode == Mode.Rows) { for (int g = g0; g < g1; g++) RowsOfGroup(model, g); return; }
             bool backward = _mode is Mode.JacobianTransposeVector or Mode.GaussNewton;
             for (int g = g0; g < g1; g++)
             {

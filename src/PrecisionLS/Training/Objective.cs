@@ -32,6 +32,11 @@ public interface ILeastSquaresObjective<T> : IObjective<T> where T : unmanaged, 
     int ResidualCount { get; }
     /// <summary>result = Jᵀu at the last linearisation point, for a residual-space vector u (one backward pass).</summary>
     void JacobianTransposeProduct(ReadOnlySpan<T> u, Span<T> result);
+    /// <summary>r at the last linearisation point (∇f = Jᵀr), <see cref="ResidualCount"/> values.</summary>
+    void LinearizedResiduals(Span<T> residuals);
+    /// <summary>J at the last linearisation point, row-major [<see cref="ResidualCount"/>, <see cref="IObjective{T}.Dimension"/>]
+    /// (for direct Gauss-Newton solves).</summary>
+    void LinearizedJacobian(T[] rows);
 }
 
 /// <summary>Flat vector helpers of the optimizers (sums in double, one fixed order).</summary>

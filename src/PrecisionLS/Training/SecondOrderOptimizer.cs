@@ -35,7 +35,7 @@ public sealed class SecondOrderOptimizer<T> : IOptimizer<T> where T : unmanaged,
             state.AddRange(Lbfgs.S);
             state.AddRange(Lbfgs.Y);
         }
-        else GaussNewton = new LevenbergMarquardt<T>(store.Size, new GaussNewtonOptions(t.CgMaxIters, t.CgTolerance, t.GnInitialDamping, t.GnScalingProbes));
+        else GaussNewton = new LevenbergMarquardt<T>(store.Size, new GaussNewtonOptions(t.CgMaxIters, t.CgTolerance, t.GnInitialDamping, t.GnScalingProbes, t.GnSolver));
         State = state;
     }
 

@@ -116,6 +116,14 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         _evalOutput = new T[(long)evalBatch * Task.ReadPositions.Length * Model.OutDims];
         Task.Sample(Rng.Derive(t.Seed, "eval-data"), evalBatch, _evalPrompt, _evalTarget);   // at full size (set above)
         if (_second is not null) _objective = new ModelObjective(this);
+        if (_second?.GaussNewton?.Options.Solver == "direct")
+        {
+            // The direct solver holds the fixed batch's whole Jacobian: refuse at start what one array cannot hold.
+            long residuals = (long)_second.BatchSize * Task.MaxReadCount * Model.OutDims, entries = residuals * Model.Store.Size;
+            if (entries > Array.MaxLength)
+                throw new ConfigException($"training.gn_solver direct: the Jacobian of a batch of {_second.BatchSize} ({residuals} residuals x {Model.Store.Size} parameters = {entries} values, " +
+                                          $"{entries * System.Runtime.InteropServices.Marshal.SizeOf<T>() / (1L << 30)} GiB) is too large; lower training.second_order_batch_size to at most {Array.MaxLength / ((long)Task.MaxReadCount * Model.OutDims * Model.Store.Size)}");
+        }
     }
 
     public RunConfig Config { get; }
@@ -381,6 +389,37 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
 
         public int ResidualCount => (_jacobian ?? throw new InvalidOperationException("Linearize first")).OutputCount;
+
+        /// <summary>r = √(2/N) (y - t) at the linearisation point, in the output layout; 0 outside the read window.</summary>
+        public void LinearizedResiduals(Span<T> residuals)
+        {
+            var tr = trainer;
+            int count = ResidualCount, o = tr.Model.OutDims, c0 = tr.Task.ReadChannelStart, cc = tr.Task.ReadChannelCount;
+            T scale = T.CreateChecked(Math.Sqrt(2.0 / ((double)tr._batch * tr.Task.ReadPositions.Length * cc)));
+            for (int i = 0; i < count; i++)
+            {
+                int c = i % o;
+                residuals[i] = c < c0 || c >= c0 + cc ? T.Zero : scale * (tr._output[i] - tr._target[i / o * cc + c - c0]);
+            }
+        }
+
+        /// <summary>J = √(2/N) ∂y/∂θ, one row per output (<see cref="ModelJacobian{T}.JacobianRows"/>); rows outside the
+        /// read window are zero (they are not residuals).</summary>
+        public void LinearizedJacobian(T[] rows)
+        {
+            var tr = trainer;
+            var jac = _jacobian ?? throw new InvalidOperationException("Linearize first");
+            int o = tr.Model.OutDims, c0 = tr.Task.ReadChannelStart, cc = tr.Task.ReadChannelCount, p = Dimension;
+            jac.JacobianRows(rows);
+            T scale = T.CreateChecked(Math.Sqrt(2.0 / ((double)tr._batch * tr.Task.ReadPositions.Length * cc)));
+            for (int i = 0; i < jac.OutputCount; i++)
+            {
+                int c = i % o;
+                var row = rows.AsSpan((int)((long)i * p), p);
+                if (c < c0 || c >= c0 + cc) row.Clear();
+                else Vec.Scale<T>(double.CreateChecked(scale), row, row);
+            }
+        }
 
         /// <summary>Jᵀu with J = √(2/N) J_e (as <see cref="GaussNewtonProduct"/>); outputs outside the read window are
         /// not residuals, so u is masked there.</summary>

@@ -133,6 +133,15 @@ public class ModelJacobianTests
         }
         Assert.Equal(trainProj, model.Store.Parameters.All(p => p.Trainable));
 
+        // The whole Jacobian, row by row (a batch-1 forward and one backward per output), against the explicit one.
+        var rows = new double[(long)nOut * nP];
+        var output3 = new double[nOut];
+        mj.JacobianRows(rows, output3);
+        var flat = new double[nOut * nP];
+        for (int i = 0; i < nOut; i++) for (int j = 0; j < nP; j++) flat[i * nP + j] = jac[i, j];
+        CloseInNorm(flat, rows, 1e-13, "J rows");
+        Compare.Close(y, output3, 1e-14, "outputs of the row pass");
+
         // Jᵀ applied to J v gives the Gauss-Newton product bit for bit (the same passes in the same order).
         var jtjv2 = new double[nP];
         mj.JacobianTransposeVector(jv, jtjv2);
@@ -175,5 +184,6 @@ public class ModelJacobianTests
         mj.SetBatch(x, 3, 5, [4]);
         Assert.Throws<ArgumentException>(() => mj.JacobianVector(new double[model.Store.Size], new double[mj.OutputCount + 1]));
         Assert.Throws<ArgumentException>(() => mj.GaussNewton(new double[model.Store.Size - 1], new double[model.Store.Size]));
+        Assert.Contains("outputs x parameters", Assert.Throws<ArgumentException>(() => mj.JacobianRows(new double[mj.OutputCount * model.Store.Size - 1])).Message);
     }
 }

@@ -11,7 +11,7 @@ public class SecondOrderOptimizerTests
     /// <summary>Residuals r(x) with an explicit Jacobian, for testing (JᵀJ v formed from J, no model involved).</summary>
     private abstract class Explicit : ILeastSquaresObjective<double>
     {
-        private double[] _lin = [];
+        private double[] _lin = [], _linR = [];
         public abstract int Dimension { get; }
         public abstract int Residuals { get; }
         public int Evaluations { get; private set; }
@@ -40,7 +40,7 @@ public class SecondOrderOptimizerTests
 
         public double Linearize(ReadOnlySpan<double> x, Span<double> gradient)
         {
-            _lin = At(x).J;
+            (_linR, _lin) = At(x);
             return Evaluate(x, gradient);
         }
 
@@ -56,6 +56,10 @@ public class SecondOrderOptimizerTests
         }
 
         public int ResidualCount => Residuals;
+
+        public void LinearizedResiduals(Span<double> residuals) => _linR.CopyTo(residuals);
+
+        public void LinearizedJacobian(double[] rows) => _lin.CopyTo(rows, 0);
 
         public void JacobianTransposeProduct(ReadOnlySpan<double> u, Span<double> result)
         {
@@ -311,6 +315,70 @@ public class SecondOrderOptimizerTests
         }
     }
 
+    private static readonly GaussNewtonOptions Direct = new(Solver: "direct", InitialDamping: 1e-8);
+
+    [Fact]
+    public void Direct_gauss_newton_solves_a_consistent_linear_least_squares_problem_in_one_step()
+    {
+        // Exact solve of (JᵀJ + λI)p = -Jᵀr through the Gram matrix: a linear problem needs a single step (λ = 1e-8
+        // leaves a relative error of about λ/σ²), and one more gives the float64 floor.
+        var p = new Linear(40, 10, 1);
+        var opt = new LevenbergMarquardt<double>(p.Dimension, Direct);
+        Start(10, 2).CopyTo(opt.X);
+        double f0 = p.Value(opt.X);
+        var first = opt.Iterate(p);
+        Assert.True(first.Accepted);
+        Assert.True(first.Value <= 1e-12 * f0, $"f = {first.Value:E3} from {f0:E3} after one direct step");
+        double f = RunGaussNewton(p, opt.X, 5, Direct);
+        Assert.True(f <= 1e-28, $"f = {f:E3}");
+    }
+
+    [Fact]
+    public void Direct_gauss_newton_fits_a_two_layer_network_to_zero_residual()
+    {
+        var p = new TwoLayer(3);
+        double f = RunGaussNewton(p, Start(p.Dimension, 4, 0.5), 300, Direct with { InitialDamping = 1e-3 });
+        Assert.True(f <= 1e-28, $"f = {f:E3} after direct Gauss-Newton");
+    }
+
+    [Fact]
+    public void Direct_and_cg_solves_agree_on_the_damped_step()
+    {
+        // Same λ, same point: CG run to convergence and the Gram-matrix solve give the same first step.
+        var p = new TwoLayer(5);
+        var x0 = Start(p.Dimension, 6, 0.5);
+        var cg = new LevenbergMarquardt<double>(p.Dimension, new GaussNewtonOptions(CgMaxIterations: 500, CgTolerance: 1e-14, InitialDamping: 0.1));
+        var direct = new LevenbergMarquardt<double>(p.Dimension, Direct with { InitialDamping = 0.1 });
+        x0.CopyTo(cg.X); x0.CopyTo(direct.X);
+        var a = cg.Iterate(p); var b = direct.Iterate(p);
+        Assert.True(a.Accepted && b.Accepted);
+        for (int i = 0; i < p.Dimension; i++) Assert.Equal(cg.X[i], direct.X[i], 1e-10);
+        Assert.Equal(a.Ratio, b.Ratio, 1e-8);
+    }
+
+    [Fact]
+    public void Direct_gauss_newton_retries_a_rejected_step_with_more_damping()
+    {
+        // From (-1.2, 1) the undamped Rosenbrock step overshoots; the direct solver raises λ on the same Jacobian
+        // until a step is accepted, so every reported step is a decrease.
+        var p = new Rosenbrock();
+        var opt = new LevenbergMarquardt<double>(2, Direct with { InitialDamping = 1e-12 });
+        opt.X[0] = -1.2; opt.X[1] = 1;
+        double f = p.Value(opt.X);
+        bool sawRetry = false;
+        for (int i = 0; i < 100 && f > 1e-30; i++)
+        {
+            var it = opt.Iterate(p);
+            if (it.GradNorm == 0) break;
+            Assert.True(it.Accepted, $"iteration {i} rejected after {it.CgIterations} tries");
+            Assert.True(it.Value < f);
+            sawRetry |= it.CgIterations > 1;
+            f = it.Value;
+        }
+        Assert.True(sawRetry, "at least one step needed a larger λ");
+        Assert.True(f <= 1e-28, $"f = {f:E3}");
+    }
+
     [Fact]
     public void Options_name_their_training_keys()
     {
@@ -321,6 +389,11 @@ public class SecondOrderOptimizerTests
         e = Assert.Throws<PrecisionLS.Config.ConfigException>(() => new GaussNewtonOptions(CgTolerance: 2).Validate());
         Assert.Contains("training.cg_tolerance", e.Message);
         e = Assert.Throws<PrecisionLS.Config.ConfigException>(() => new GaussNewtonOptions(ScalingProbes: -1).Validate());
+        Assert.Contains("training.gn_scaling_probes", e.Message);
+        e = Assert.Throws<PrecisionLS.Config.ConfigException>(() => new GaussNewtonOptions(Solver: "qr").Validate());
+        Assert.Contains("training.gn_solver 'qr'", e.Message);
+        Assert.Contains("cg, direct", e.Message);
+        e = Assert.Throws<PrecisionLS.Config.ConfigException>(() => new GaussNewtonOptions(Solver: "direct", ScalingProbes: 4).Validate());
         Assert.Contains("training.gn_scaling_probes", e.Message);
     }
 }
