@@ -1,5 +1,6 @@
 using System.Numerics;
 using PrecisionLS.Config;
+using PrecisionLS.Numerics;
 using PrecisionLS.Nn;
 
 namespace PrecisionLS.Solvers;
@@ -62,6 +63,32 @@ public static class GradientStepConstruction
             cfg = cfg with { Model = cfg.Model with { NEmbd = width } };
         }
         return cfg;
+    }
+
+    /// <summary>
+    /// Adds eps·z, z ~ N(0, 1) from a stream of <paramref name="seed"/>, to the trainable parameters of a constructed
+    /// model: all of them, or with <paramref name="supportOnly"/> only the nonzero ones (the construction's own
+    /// weights; the unused channels stay exactly zero). A start near an exact solution for training experiments:
+    /// how fast an optimiser returns to machine precision, and whether idle channels slow it (issue 9). Returns the
+    /// number of entries changed.
+    /// </summary>
+    public static long Perturb<T>(SequenceModel<T> model, double eps, bool supportOnly, ulong seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!(eps >= 0) || !double.IsFinite(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "the perturbation size must be finite and >= 0");
+        var rng = Rng.Derive(seed, "construct-perturb");
+        long changed = 0;
+        foreach (var p in model.Store.Parameters.Where(p => p.Trainable))
+        {
+            var v = model.Store.Value(p);
+            for (int i = 0; i < v.Length; i++)
+            {
+                double z = rng.NextGaussian();                 // drawn for every entry: the same z whatever supportOnly
+                if (supportOnly && v[i] == T.Zero) continue;
+                v[i] += T.CreateChecked(eps * z);
+                changed++;
+            }
+        }
+        return changed;
     }
 
     /// <summary>Sets every parameter of <paramref name="model"/> for construction <paramref name="name"/>.</summary>

@@ -36,6 +36,46 @@ public class GradientStepConstructionTests
     }
 
     [Fact]
+    public void Perturbation_moves_the_chosen_weights_by_seeded_noise_and_the_error_grows_with_its_size()
+    {
+        var cfg = GradientStepConstruction.Config("baseconv-gd", 3, 7);
+        SequenceModel<double> Built() { var m = new SequenceModel<double>(cfg.Model); GradientStepConstruction.Apply("baseconv-gd", m); return m; }
+        var exact = Built().Store.Values;
+        var all = Built(); var support = Built(); var again = Built();
+        long nAll = GradientStepConstruction.Perturb(all, 1e-3, supportOnly: false, seed: 5);
+        long nSupport = GradientStepConstruction.Perturb(support, 1e-3, supportOnly: true, seed: 5);
+        GradientStepConstruction.Perturb(again, 1e-3, supportOnly: false, seed: 5);
+        Assert.Equal(all.Store.Values, again.Store.Values);
+        Assert.Equal(all.Store.Parameters.Where(p => p.Trainable).Sum(p => (long)p.Length), nAll);
+        Assert.Equal(exact.Count(v => v != 0), nSupport);
+        for (int i = 0; i < exact.Length; i++)
+        {
+            if (exact[i] == 0) Assert.Equal(0.0, support.Store.Values[i]);
+            else Assert.Equal(all.Store.Values[i], support.Store.Values[i]);   // the same draw for the same entry
+        }
+        double rms = Math.Sqrt(exact.Select((v, i) => (all.Store.Values[i] - v) * (all.Store.Values[i] - v)).Average());
+        Assert.InRange(rms, 0.9e-3, 1.1e-3);
+
+        // Near the exact solution the output error is linear in the perturbation: MSE scales as eps².
+        var task = TaskCatalog.Create<double>(cfg);
+        var prompt = new double[256 * task.PromptLength * task.TokenDims];
+        var target = new double[256 * task.TargetSize];
+        task.Sample(new Rng(3), 256, prompt, target);
+        double Mse(double eps)
+        {
+            var m = Built();
+            GradientStepConstruction.Perturb(m, eps, supportOnly: false, seed: 9);
+            var y = new double[target.Length];
+            m.Forward(prompt, 256, task.PromptLength, task.ReadPositions, y);
+            return y.Select((v, i) => (v - target[i]) * (v - target[i])).Average();
+        }
+        double ratio = Mse(1e-5) / Mse(1e-6);
+        Assert.InRange(ratio, 80, 120);
+        Assert.True(Mse(0) < 1e-28);
+        Assert.Throws<ArgumentOutOfRangeException>(() => GradientStepConstruction.Perturb(Built(), -1, false, 1));
+    }
+
+    [Fact]
     public void The_preset_widths_hold_the_constructions_and_wrong_architectures_are_refused()
     {
         Assert.Equal(64, GradientStepConstruction.Config("baseconv-gd", 5, 20).Model.NEmbd);
