@@ -1,5 +1,6 @@
 using PrecisionLS.Config;
 using System.Numerics;
+using PrecisionLS.Nn;
 using PrecisionLS.Numerics;
 
 namespace PrecisionLS.Training;
@@ -73,7 +74,7 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
 {
     private readonly T[] _x, _g, _p, _r, _z, _hz, _xTrial, _s;
     private T[] _probe = [], _jtz = [];
-    private T[] _jacobian = [], _gram = [], _factor = [], _residual = [], _alpha = [], _kAlpha = [];
+    private T[] _jacobian = [], _gram = [], _factor = [], _residual = [], _alpha = [], _kAlpha = [], _gramRows = [];
 
     public LevenbergMarquardt(int dimension, GaussNewtonOptions options)
     {
@@ -173,7 +174,7 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
         if (_gram.Length != r * r) { _gram = new T[r * r]; _factor = new T[r * r]; _residual = new T[r]; _alpha = new T[r]; _kAlpha = new T[r]; }
         f.LinearizedResiduals(_residual);
         f.LinearizedJacobian(_jacobian);
-        Gemm.NT<T>(_jacobian, _jacobian, _gram, r, r, n, accumulate: false);
+        Gram(_jacobian, r, n, _gram);
         int tries = 0;
         while (true)
         {
@@ -212,6 +213,26 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
                 return new GaussNewtonIteration(f0, lambda, gnorm, tries, rho, false);
             }
         }
+    }
+
+    /// <summary>Rows of J per block of the Gram matrix: each block row is one GEMM against the rows above it.</summary>
+    private const int GramBlock = 512;
+
+    // K = J Jᵀ (symmetric, [r, r]) at half the cost of a full product: block row [i0, i1) against rows [0, i1), then
+    // mirrored into the upper triangle.
+    private void Gram(ReadOnlySpan<T> j, int r, int n, Span<T> k)
+    {
+        int rb = Math.Min(GramBlock, r);
+        Buffers.Ensure(ref _gramRows, (long)rb * r);
+        for (int i0 = 0; i0 < r; i0 += GramBlock)
+        {
+            int i1 = Math.Min(r, i0 + GramBlock), rows = i1 - i0;
+            var block = _gramRows.AsSpan(0, rows * i1);
+            Gemm.NT<T>(j.Slice(i0 * n, rows * n), j[..(i1 * n)], block, rows, i1, n, accumulate: false);
+            for (int i = 0; i < rows; i++) block.Slice(i * i1, i0 + i + 1).CopyTo(k.Slice((i0 + i) * r, i0 + i + 1));
+        }
+        for (int i = 0; i < r; i++)
+            for (int c = i + 1; c < r; c++) k[i * r + c] = k[c * r + i];
     }
 
     // hz += λ D v (D = I unscaled)
