@@ -51,6 +51,25 @@ public static unsafe class Gemm
             Run(pa, k, 1, pb, n, pc, n, m, n, k, accumulate);
     }
 
+    /// <summary>
+    /// c[i·ldc + j] (+)= Σ_p a[i·lda + p]·b[p·ldb + j]: the NN product of sub-matrices of larger row-major arrays
+    /// (a [m, k] with row stride lda, b [k, n] with row stride ldb, c [m, n] with row stride ldc), e.g. one block
+    /// row of a Gram matrix against a packed slice of its columns.
+    /// </summary>
+    public static void NNStrided<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, int m, int n, int k, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"negative shape m={m} n={n} k={k}");
+        if (lda < k || ldb < n || ldc < n) throw new ArgumentException($"strides lda={lda}, ldb={ldb}, ldc={ldc} are shorter than the rows they hold (k={k}, n={n})");
+        if (m == 0 || n == 0) return;
+        if ((long)(m - 1) * lda + k > a.Length) throw new ArgumentException($"a holds {a.Length} values; m={m} rows of stride {lda} need {(long)(m - 1) * lda + k}", nameof(a));
+        if (k > 0 && (long)(k - 1) * ldb + n > b.Length) throw new ArgumentException($"b holds {b.Length} values; k={k} rows of stride {ldb} need {(long)(k - 1) * ldb + n}", nameof(b));
+        if ((long)(m - 1) * ldc + n > c.Length) throw new ArgumentException($"c holds {c.Length} values; m={m} rows of stride {ldc} need {(long)(m - 1) * ldc + n}", nameof(c));
+        if (k == 0) { if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear(); return; }
+        fixed (T* pa = a, pb = b, pc = c)
+            Run(pa, lda, 1, pb, ldb, pc, ldc, m, n, k, accumulate);
+    }
+
     /// <summary>c[i,j] (+)= Σ_p a[p,i]·b[p,j]. a [k,m], b [k,n], c [m,n].</summary>
     public static void TN<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate)
         where T : unmanaged, INumber<T>

@@ -215,21 +215,30 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
         }
     }
 
-    /// <summary>Rows of J per block of the Gram matrix: each block row is one GEMM against the rows above it.</summary>
-    private const int GramBlock = 512;
+    /// <summary>Rows of J per block row of the Gram matrix, and parameters per packed column slice.</summary>
+    private const int GramBlock = 512, GramSlice = 1024;
 
-    // K = J Jᵀ (symmetric, [r, r]) at half the cost of a full product: block row [i0, i1) against rows [0, i1), then
-    // mirrored into the upper triangle.
+    // K = J Jᵀ (symmetric, [r, r]) at half the cost of a full product and without a full transposed copy of J: per
+    // slice of parameters, the slice of J is packed transposed ([slice, r]), and each block row [i0, i1) of K gains
+    // J[i0:i1, slice] times it, for columns [0, i1) only; the upper triangle is mirrored at the end.
     private void Gram(ReadOnlySpan<T> j, int r, int n, Span<T> k)
     {
-        int rb = Math.Min(GramBlock, r);
-        Buffers.Ensure(ref _gramRows, (long)rb * r);
-        for (int i0 = 0; i0 < r; i0 += GramBlock)
+        int slice = Math.Min(GramSlice, n);
+        Buffers.Ensure(ref _gramRows, (long)slice * r);
+        for (int p0 = 0; p0 < n; p0 += GramSlice)
         {
-            int i1 = Math.Min(r, i0 + GramBlock), rows = i1 - i0;
-            var block = _gramRows.AsSpan(0, rows * i1);
-            Gemm.NT<T>(j.Slice(i0 * n, rows * n), j[..(i1 * n)], block, rows, i1, n, accumulate: false);
-            for (int i = 0; i < rows; i++) block.Slice(i * i1, i0 + i + 1).CopyTo(k.Slice((i0 + i) * r, i0 + i + 1));
+            int kc = Math.Min(GramSlice, n - p0);
+            var packed = _gramRows.AsSpan(0, kc * r);
+            for (int row = 0; row < r; row++)
+            {
+                var src = j.Slice(row * n + p0, kc);
+                for (int p = 0; p < kc; p++) packed[p * r + row] = src[p];
+            }
+            for (int i0 = 0; i0 < r; i0 += GramBlock)
+            {
+                int i1 = Math.Min(r, i0 + GramBlock);
+                Gemm.NNStrided<T>(j[(i0 * n + p0)..], n, packed, r, k[(i0 * r)..], r, i1 - i0, i1, kc, accumulate: p0 > 0);
+            }
         }
         for (int i = 0; i < r; i++)
             for (int c = i + 1; c < r; c++) k[i * r + c] = k[c * r + i];

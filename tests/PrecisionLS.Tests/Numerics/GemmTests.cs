@@ -41,6 +41,40 @@ public class GemmTests
 
     [Theory]
     [InlineData(13, 33, 17)]
+    [InlineData(37, 45, 29)]
+    [InlineData(6, 70, 300)]
+    [InlineData(1, 1, 1)]
+    public void Strided_nn_on_sub_matrices_matches_the_reference_and_leaves_the_rest_alone(int m, int n, int k)
+    {
+        // a, b, c are windows inside wider arrays (row strides lda > k, ldb > n, ldc > n), offset from the start.
+        int lda = k + 5, ldb = n + 3, ldc = n + 7, offA = 2, offB = 4, offC = 3;
+        var bigA = Random(offA + m * lda, 11); var bigB = Random(offB + k * ldb, 12); var bigC0 = Random(offC + m * ldc, 13);
+        var a = new double[m * k]; var b = new double[k * n];
+        for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) a[i * k + p] = bigA[offA + i * lda + p];
+        for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) b[p * n + j] = bigB[offB + p * ldb + j];
+        foreach (bool acc in new[] { false, true })
+        {
+            var bigC = (double[])bigC0.Clone();
+            var r = new double[m * n];
+            for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) r[i * n + j] = bigC0[offC + i * ldc + j];
+            Gemm.NNStrided<double>(bigA.AsSpan(offA), lda, bigB.AsSpan(offB), ldb, bigC.AsSpan(offC), ldc, m, n, k, acc);
+            Gemm.NNReference<double>(a, b, r, m, n, k, acc);
+            var got = new double[m * n];
+            for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) got[i * n + j] = bigC[offC + i * ldc + j];
+            Compare.Close(r, got, 1e-13 * Math.Sqrt(k) * 4, $"strided NN {m}x{n}x{k} acc={acc}");
+            for (int idx = 0; idx < bigC.Length; idx++)
+            {
+                int rel = idx - offC;
+                bool inside = rel >= 0 && rel / ldc < m && rel % ldc < n;
+                if (!inside) Assert.Equal(bigC0[idx], bigC[idx]);
+            }
+        }
+        Assert.Throws<ArgumentException>(() => Gemm.NNStrided<double>(bigA, k - 1, bigB, ldb, bigC0, ldc, m, n, k, false));
+        Assert.Throws<ArgumentException>(() => Gemm.NNStrided<double>(bigA.AsSpan(0, (m - 1) * lda + k - 1), lda, bigB, ldb, bigC0, ldc, m, n, k, false));
+    }
+
+    [Theory]
+    [InlineData(13, 33, 17)]
     [InlineData(50, 64, 6)]
     [InlineData(7, 5, 40)]
     [InlineData(6, 70, 0)]
