@@ -168,8 +168,8 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
     {
         int r = f.ResidualCount, n = _x.Length;
         long size = (long)r * n;
-        if (size > Array.MaxLength)
-            throw new ConfigException($"training.gn_solver direct: the Jacobian has {r} x {n} = {size} entries, more than one array holds; lower training.second_order_batch_size");
+        if (size > Array.MaxLength || (long)r * r > Array.MaxLength)
+            throw new ConfigException($"training.gn_solver direct: the Jacobian ({r} x {n}) or the Gram matrix ({r} x {r}) has more entries than one array holds; lower training.second_order_batch_size");
         if (_jacobian.LongLength != size) _jacobian = new T[size];
         if (_gram.Length != r * r) { _gram = new T[r * r]; _factor = new T[r * r]; _residual = new T[r]; _alpha = new T[r]; _kAlpha = new T[r]; }
         f.LinearizedResiduals(_residual);

@@ -120,9 +120,12 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             // The direct solver holds the fixed batch's whole Jacobian: refuse at start what one array cannot hold.
             long residuals = (long)_second.BatchSize * Task.MaxReadCount * Model.OutDims, entries = residuals * Model.Store.Size;
-            if (entries > Array.MaxLength)
+            long perExample = (long)Task.MaxReadCount * Model.OutDims;
+            long maxBatch = Math.Min(Array.MaxLength / (perExample * Model.Store.Size), (long)Math.Sqrt(Array.MaxLength) / perExample);
+            if (_second.BatchSize > maxBatch)
                 throw new ConfigException($"training.gn_solver direct: the Jacobian of a batch of {_second.BatchSize} ({residuals} residuals x {Model.Store.Size} parameters = {entries} values, " +
-                                          $"{entries * System.Runtime.InteropServices.Marshal.SizeOf<T>() / (1L << 30)} GiB) is too large; lower training.second_order_batch_size to at most {Array.MaxLength / ((long)Task.MaxReadCount * Model.OutDims * Model.Store.Size)}");
+                                          $"{entries * System.Runtime.InteropServices.Marshal.SizeOf<T>() / (1L << 30)} GiB) or its {residuals} x {residuals} Gram matrix is too large for one array; " +
+                                          $"lower training.second_order_batch_size to at most {maxBatch}");
         }
     }
 
