@@ -52,7 +52,6 @@ public sealed class ModelJacobian<T> where T : unmanaged, IFloatingPointIeee754<
     private T[] _y = [], _jv = [], _u = [];
     private T[] _rows = [];                                   // JacobianRows' destination during the call
     private readonly T[]?[] _oneHot = new T[]?[BatchGroups<T>.MaxGroups];
-    private readonly (int Offset, int Length)[] _frozen;
 
     /// <summary>Products with the Jacobian of <paramref name="master"/> (its parameters are read at every call).</summary>
     public ModelJacobian(SequenceModel<T> master)
@@ -60,7 +59,6 @@ public sealed class ModelJacobian<T> where T : unmanaged, IFloatingPointIeee754<
         _master = master;
         Groups = BatchGroups<T>.GroupsFor(master);
         _v = new T[master.Store.Size];
-        _frozen = master.Store.Parameters.Where(p => !p.Trainable).Select(p => (p.Offset, p.Length)).ToArray();
         _body = RunGroups;
     }
 
@@ -191,8 +189,7 @@ public sealed class ModelJacobian<T> where T : unmanaged, IFloatingPointIeee754<
                 oneHot[j] = T.One;
                 model.Backward(oneHot);
                 var row = _rows.AsSpan((int)(((long)e * _outputStride + j) * p), p);
-                grads.AsSpan().CopyTo(row);
-                foreach (var (o, n) in _frozen) row.Slice(o, n).Clear();
+                grads.AsSpan().CopyTo(row);           // zero at frozen parameters: Backward leaves them alone
             }
         }
     }

@@ -372,55 +372,55 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         /// </summary>
         public void GaussNewtonProduct(ReadOnlySpan<T> v, Span<T> result)
         {
-            var tr = trainer;
             var jac = _jacobian ?? throw new InvalidOperationException("Linearize first");
-            int o = tr.Model.OutDims, c0 = tr.Task.ReadChannelStart, cc = tr.Task.ReadChannelCount;
-            double scale = 2.0 / ((double)tr._batch * tr.Task.ReadPositions.Length * cc);
-            if (c0 == 0 && cc == o) jac.GaussNewton(v, result);
+            if (WholeOutput) jac.GaussNewton(v, result);
             else
             {
                 if (_jv.Length != jac.OutputCount) _jv = new T[jac.OutputCount];
                 jac.JacobianVector(v, _jv);
-                for (int i = 0; i < _jv.Length; i++)
-                {
-                    int c = i % o;
-                    if (c < c0 || c >= c0 + cc) _jv[i] = T.Zero;
-                }
+                for (int i = 0; i < _jv.Length; i++) if (!InWindow(i)) _jv[i] = T.Zero;
                 jac.JacobianTransposeVector(_jv, result);
             }
-            Vec.Scale<T>(scale, result, result);
+            Vec.Scale<T>(2.0 / ReadValues, result, result);
         }
 
         public int ResidualCount => (_jacobian ?? throw new InvalidOperationException("Linearize first")).OutputCount;
+
+        // N, the read values of the batch: loss = mean(e²) = ½‖r‖² with r = √(2/N) e.
+        private double ReadValues => (double)trainer._batch * trainer.Task.ReadPositions.Length * trainer.Task.ReadChannelCount;
+        private double ResidualScale => Math.Sqrt(2.0 / ReadValues);
+
+        // Whether output i (layout [batch, reads, out_dims]) is in the task's read window, i.e. a residual.
+        private bool InWindow(int i)
+        {
+            int c = i % trainer.Model.OutDims - trainer.Task.ReadChannelStart;
+            return c >= 0 && c < trainer.Task.ReadChannelCount;
+        }
+
+        private bool WholeOutput => trainer.Task.ReadChannelStart == 0 && trainer.Task.ReadChannelCount == trainer.Model.OutDims;
 
         /// <summary>r = √(2/N) (y - t) at the linearisation point, in the output layout; 0 outside the read window.</summary>
         public void LinearizedResiduals(Span<T> residuals)
         {
             var tr = trainer;
-            int count = ResidualCount, o = tr.Model.OutDims, c0 = tr.Task.ReadChannelStart, cc = tr.Task.ReadChannelCount;
-            T scale = T.CreateChecked(Math.Sqrt(2.0 / ((double)tr._batch * tr.Task.ReadPositions.Length * cc)));
-            for (int i = 0; i < count; i++)
-            {
-                int c = i % o;
-                residuals[i] = c < c0 || c >= c0 + cc ? T.Zero : scale * (tr._output[i] - tr._target[i / o * cc + c - c0]);
-            }
+            int o = tr.Model.OutDims, c0 = tr.Task.ReadChannelStart, cc = tr.Task.ReadChannelCount;
+            T scale = T.CreateChecked(ResidualScale);
+            for (int i = 0; i < ResidualCount; i++)
+                residuals[i] = InWindow(i) ? scale * (tr._output[i] - tr._target[i / o * cc + i % o - c0]) : T.Zero;
         }
 
         /// <summary>J = √(2/N) ∂y/∂θ, one row per output (<see cref="ModelJacobian{T}.JacobianRows"/>); rows outside the
         /// read window are zero (they are not residuals).</summary>
         public void LinearizedJacobian(T[] rows)
         {
-            var tr = trainer;
             var jac = _jacobian ?? throw new InvalidOperationException("Linearize first");
-            int o = tr.Model.OutDims, c0 = tr.Task.ReadChannelStart, cc = tr.Task.ReadChannelCount, p = Dimension;
             jac.JacobianRows(rows);
-            T scale = T.CreateChecked(Math.Sqrt(2.0 / ((double)tr._batch * tr.Task.ReadPositions.Length * cc)));
+            int p = Dimension;
             for (int i = 0; i < jac.OutputCount; i++)
             {
-                int c = i % o;
                 var row = rows.AsSpan((int)((long)i * p), p);
-                if (c < c0 || c >= c0 + cc) row.Clear();
-                else Vec.Scale<T>(double.CreateChecked(scale), row, row);
+                if (InWindow(i)) Vec.Scale<T>(ResidualScale, row, row);
+                else row.Clear();
             }
         }
 
@@ -428,22 +428,15 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         /// not residuals, so u is masked there.</summary>
         public void JacobianTransposeProduct(ReadOnlySpan<T> u, Span<T> result)
         {
-            var tr = trainer;
             var jac = _jacobian ?? throw new InvalidOperationException("Linearize first");
-            int o = tr.Model.OutDims, c0 = tr.Task.ReadChannelStart, cc = tr.Task.ReadChannelCount;
-            double scale = Math.Sqrt(2.0 / ((double)tr._batch * tr.Task.ReadPositions.Length * cc));
-            if (c0 == 0 && cc == o) jac.JacobianTransposeVector(u, result);
+            if (WholeOutput) jac.JacobianTransposeVector(u, result);
             else
             {
                 if (_jv.Length != jac.OutputCount) _jv = new T[jac.OutputCount];
-                for (int i = 0; i < _jv.Length; i++)
-                {
-                    int c = i % o;
-                    _jv[i] = c < c0 || c >= c0 + cc ? T.Zero : u[i];
-                }
+                for (int i = 0; i < _jv.Length; i++) _jv[i] = InWindow(i) ? u[i] : T.Zero;
                 jac.JacobianTransposeVector(_jv, result);
             }
-            Vec.Scale<T>(scale, result, result);
+            Vec.Scale<T>(ResidualScale, result, result);
         }
     }
 }

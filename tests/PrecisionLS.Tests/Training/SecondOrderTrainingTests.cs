@@ -75,6 +75,26 @@ public class SecondOrderTrainingTests
     }
 
     [Fact]
+    public void Direct_and_cg_steps_agree_when_the_task_reads_only_some_output_channels()
+    {
+        // least_squares_icl reads channel out_dims - 1 only: with out_dims 3 the other two outputs are not residuals,
+        // so the direct solver's Jacobian rows and CG's products must mask them the same way. λ0 = 10 makes both accept
+        // their first step (CG reports a rejection, the direct solver would retry with more damping).
+        string[] icl = ["model.n_embd=16", "model.n_layer=1", "model.n_head=2", "model.out_dims=3", "model.use_mlps=false",
+                        "training.batch_size=6", "training.eval_batch_size=8", "training.refresh_every=10", "training.gn_initial_damping=10"];
+        var direct = new Trainer<double>(ConfigLoader.FromPreset("least-squares-icl", [.. icl, "training.optimizer=gauss_newton", "training.gn_solver=direct"]));
+        var cg = new Trainer<double>(ConfigLoader.FromPreset("least-squares-icl", [.. icl, "training.optimizer=gauss_newton", "training.cg_max_iters=3000", "training.cg_tolerance=1e-13"]));
+        Assert.NotEqual(0, direct.Task.ReadChannelStart);
+        var a = direct.TrainStep(); var b = cg.TrainStep();
+        Assert.False(a.Skipped || b.Skipped);
+        Assert.Equal(a.Loss, b.Loss, 1e-8 * a.Loss);
+        var x = direct.Model.Store.Values; var y = cg.Model.Store.Values;
+        double diff = 0, scale = 0;
+        for (int i = 0; i < x.Length; i++) { diff = Math.Max(diff, Math.Abs(x[i] - y[i])); scale = Math.Max(scale, Math.Abs(x[i])); }
+        Assert.True(diff <= 1e-8 * scale, $"parameters differ by {diff:E2} (max |θ| {scale:E2})");
+    }
+
+    [Fact]
     public void A_direct_solve_too_large_for_one_array_is_refused_at_start()
     {
         var e = Assert.Throws<ConfigException>(() => new Trainer<double>(Config("training.optimizer=gauss_newton", "training.gn_solver=direct", "training.second_order_batch_size=200000")));
