@@ -68,6 +68,11 @@ public sealed record TrainingConfig
     public double WeightDecay { get; init; }
     /// <summary>L1 penalty: loss += l1_reg · Σ|p| over the trainable parameters (0 = off).</summary>
     public double L1Reg { get; init; }
+    /// <summary>Group lasso over whole channels (BaseConv models): after each first-order step every channel group is
+    /// shrunk by the proximal map of lr · group_lasso · Σ‖w_g‖, so unneeded channels become exactly zero (0 = off).</summary>
+    public double GroupLasso { get; init; }
+    /// <summary>With group_lasso: also group each residual-stream channel (everything that reads or writes it).</summary>
+    public bool GroupLassoResidual { get; init; } = true;
     /// <summary>Global gradient-norm clip.</summary>
     public double ClipGradNorm { get; init; } = 100;
     /// <summary>Gradient EMA filter decay alpha (0 with lambda 0 = off).</summary>

@@ -74,6 +74,9 @@ public sealed class ParameterStore<T> where T : unmanaged, IFloatingPointIeee754
         _byName.TryGetValue(name, out var p) ? p
         : throw new KeyNotFoundException($"no parameter named '{name}'; the model has: {string.Join(", ", _byName.Keys)}");
 
+    /// <summary>Looks a tensor up by name; false when the model has none of that name.</summary>
+    public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Parameter? parameter) => _byName.TryGetValue(name, out parameter);
+
     /// <summary>
     /// Makes <paramref name="grads"/> (same layout, <see cref="Size"/> values) the gradient array that backward
     /// writes to: lets one model replica produce the gradients of several batch groups into separate arrays.

@@ -74,7 +74,8 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
 {
     private readonly T[] _x, _g, _p, _r, _z, _hz, _xTrial, _s;
     private T[] _probe = [], _jtz = [];
-    private T[] _jacobian = [], _gram = [], _factor = [], _residual = [], _alpha = [], _kAlpha = [], _gramRows = [];
+    private T[] _jacobian = [], _gram = [], _factor = [], _residual = [], _alpha = [], _kAlpha = [], _gramRows = [], _pCompact = [];
+    private int[] _columns = [];
 
     public LevenbergMarquardt(int dimension, GaussNewtonOptions options)
     {
@@ -174,7 +175,10 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
         if (_gram.Length != r * r) { _gram = new T[r * r]; _factor = new T[r * r]; _residual = new T[r]; _alpha = new T[r]; _kAlpha = new T[r]; }
         f.LinearizedResiduals(_residual);
         f.LinearizedJacobian(_jacobian);
-        Gram(_jacobian, r, n, _gram);
+        // Columns that are zero on the whole batch (idle channels, frozen tensors) change neither K nor the step:
+        // J is compacted to its m nonzero columns in place, so K costs r² m, not r² n.
+        int m = CompactColumns(_jacobian, r, n, ref _columns);
+        Gram(_jacobian, r, m, _gram);
         int tries = 0;
         while (true)
         {
@@ -187,8 +191,9 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
             {
                 _residual.AsSpan().CopyTo(_alpha);
                 Cholesky.Solve<T>(_factor, r, _alpha);
-                Gemm.TN<T>(_jacobian, _alpha, _p, n, 1, r, accumulate: false);       // Jᵀα
-                Vec.Scale<T>(-1, _p, _p);                                          // p = -Jᵀα
+                Gemm.TN<T>(_jacobian, _alpha, _pCompact, m, 1, r, accumulate: false);   // Jᵀα on the kept columns
+                Array.Clear(_p);
+                for (int c = 0; c < m; c++) _p[_columns[c]] = -_pCompact[c];        // p = -Jᵀα
                 Gemm.NN<T>(_gram, _alpha, _kAlpha, r, 1, r, accumulate: false);     // Kα = -Jp
                 predicted = Vec.Dot<T>(_kAlpha, _residual) - 0.5 * Vec.Dot<T>(_kAlpha, _kAlpha);
                 System.Numerics.Tensors.TensorPrimitives.Add(_x, _p, _xTrial);
@@ -213,6 +218,26 @@ public sealed class LevenbergMarquardt<T> where T : unmanaged, IFloatingPointIee
                 return new GaussNewtonIteration(f0, lambda, gnorm, tries, rho, false);
             }
         }
+    }
+
+    // Moves the nonzero columns of j ([r, n], row-major) to the front of each row, rows packed at stride m; returns
+    // m and the kept columns' indices. In place: an entry only moves to a lower index, after everything below it was read.
+    private int CompactColumns(Span<T> j, int r, int n, ref int[] columns)
+    {
+        var nonzero = new bool[n];
+        for (int row = 0; row < r; row++)
+        {
+            var src = j.Slice(row * n, n);
+            for (int c = 0; c < n; c++) if (src[c] != T.Zero) nonzero[c] = true;
+        }
+        if (columns.Length != n) columns = new int[n];
+        int m = 0;
+        for (int c = 0; c < n; c++) if (nonzero[c]) columns[m++] = c;
+        Buffers.Ensure(ref _pCompact, Math.Max(m, 1));
+        if (m == n) return m;
+        for (int row = 0; row < r; row++)
+            for (int t = 0; t < m; t++) j[row * m + t] = j[row * n + columns[t]];
+        return m;
     }
 
     /// <summary>Rows of J per block row of the Gram matrix, and parameters per packed column slice.</summary>

@@ -56,6 +56,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ConfigException($"training.decay_start_factor = {t.DecayStartFactor} applies only with training.decay_start_loss > 0 (the step the decay starts at)");
         if (t.SchedulerMetricEvery < 1) throw new ConfigException($"training.scheduler_metric_every = {t.SchedulerMetricEvery} must be at least 1");
         if (!(t.L1Reg >= 0) || !double.IsFinite(t.L1Reg)) throw new ConfigException($"training.l1_reg = {t.L1Reg} must be finite and >= 0");
+        if (!(t.GroupLasso >= 0) || !double.IsFinite(t.GroupLasso)) throw new ConfigException($"training.group_lasso = {t.GroupLasso} must be finite and >= 0");
         Model = new SequenceModel<T>(config.Model);
         Task = TaskCatalog.Create<T>(config);
         if (Task.TokenDims != Model.InDims)
@@ -76,6 +77,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         DataRng = Rng.Derive(t.Seed, "train-data");
         Optimizer = Optimizers.Create(Model.Store, t);
         _second = Optimizer as SecondOrderOptimizer<T>;
+        if (t.GroupLasso > 0) GroupLasso = ChannelGroupLasso<T>.ForModel(Model.Store, t.GroupLassoResidual);
         Filter = new GradientEmaFilter<T>(Model.Store, t.EmaDecay, t.EmaLambda);
         Scheduler = t.Scheduler == "adaptive_threshold"
             ? new AdaptiveThresholdScheduler(t.LearningRate, t.StepRate, t.Gamma, t.MinLr, t.SchedulerEmaLambda, t.SchedulerMetricThreshold)
@@ -138,6 +140,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public static readonly string[] SchedulerNames = ["step", "step_threshold", "adaptive_threshold"];
 
     public IOptimizer<T> Optimizer { get; }
+    /// <summary>The channel groups of training.group_lasso (null when it is 0).</summary>
+    public ChannelGroupLasso<T>? GroupLasso { get; }
     public GradientEmaFilter<T> Filter { get; }
     public ILearningRateScheduler Scheduler { get; }
     /// <summary>The last gradient cosine metric measured (NaN before the first; adaptive scheduler only).</summary>
@@ -190,6 +194,9 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         GradientClipping.Clip(store, norm, t.ClipGradNorm);
         Filter.Apply();
         Optimizer.Step(lr);
+        // Proximal: whole channels reach exactly zero. Not before the step schedule's decay starts (decay_start_loss):
+        // on the plateau every channel is weak, and the penalty would prune the ones the solution needs.
+        if (GroupLasso is not null && Scheduler is not StepThresholdScheduler { DecayStart: < 0 }) GroupLasso.Shrink(store.Values, lr * t.GroupLasso);
         Scheduler.StepCompleted(Step);
         if (Scheduler is StepThresholdScheduler stepSchedule) stepSchedule.ObserveLoss(loss, Step);
         StepProfiler.Stop("optimizer(clip+ema+adam)", t0);

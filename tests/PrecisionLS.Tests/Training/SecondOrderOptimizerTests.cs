@@ -74,13 +74,19 @@ public class SecondOrderOptimizerTests
     {
         private readonly double[,] _a;
         private readonly double[] _b;
-        public Linear(int m, int n, ulong seed)
+        /// <param name="zeroColumns">Columns of A that are zero: parameters the residuals do not depend on.</param>
+        public Linear(int m, int n, ulong seed, int[]? zeroColumns = null)
         {
             var rng = new Rng(seed);
             _a = new double[m, n]; _b = new double[m];
             var xs = Enumerable.Range(0, n).Select(_ => rng.NextGaussian()).ToArray();
             for (int i = 0; i < m; i++)
-                for (int k = 0; k < n; k++) { _a[i, k] = rng.NextGaussian(); _b[i] += _a[i, k] * xs[k]; }
+                for (int k = 0; k < n; k++)
+                {
+                    double a = rng.NextGaussian();
+                    _a[i, k] = zeroColumns?.Contains(k) == true ? 0 : a;
+                    _b[i] += _a[i, k] * xs[k];
+                }
         }
         public override int Dimension => _a.GetLength(1);
         public override int Residuals => _a.GetLength(0);
@@ -356,6 +362,24 @@ public class SecondOrderOptimizerTests
         Assert.True(a.Accepted && b.Accepted);
         for (int i = 0; i < p.Dimension; i++) Assert.Equal(cg.X[i], direct.X[i], 1e-10);
         Assert.Equal(a.Ratio, b.Ratio, 1e-8);
+    }
+
+    [Fact]
+    public void Direct_gauss_newton_leaves_parameters_whose_jacobian_column_is_zero_and_matches_cg()
+    {
+        // The direct solver drops all-zero Jacobian columns before forming the Gram matrix (idle channels). The step
+        // must be the same as CG's, and the dropped parameters must not move at all.
+        int[] idle = [0, 5, 6, 11];
+        var p = new Linear(60, 12, 3, idle);
+        var x0 = Start(12, 4);
+        var cg = new LevenbergMarquardt<double>(12, new GaussNewtonOptions(CgMaxIterations: 500, CgTolerance: 1e-14, InitialDamping: 0.1));
+        var direct = new LevenbergMarquardt<double>(12, Direct with { InitialDamping = 0.1 });
+        x0.CopyTo(cg.X); x0.CopyTo(direct.X);
+        Assert.True(cg.Iterate(p).Accepted && direct.Iterate(p).Accepted);
+        for (int i = 0; i < 12; i++) Assert.Equal(cg.X[i], direct.X[i], 1e-10);
+        foreach (int i in idle) Assert.Equal(x0[i], direct.X[i]);
+        Assert.NotEqual(x0[1], direct.X[1]);
+        Assert.True(RunGaussNewton(p, direct.X, 4, Direct) <= 1e-28, "the kept columns still solve the problem");
     }
 
     [Fact]
