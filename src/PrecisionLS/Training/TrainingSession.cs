@@ -118,7 +118,10 @@ public static class TrainingSession
                 // Decide about stopping before this step's row is written, so the row that ends a stopped run
                 // carries the held-out evaluation (a row already logged without one cannot be amended).
                 bool stopping = !last && (cancel.IsCancellationRequested || BudgetSpent());
-                bool eval = last || stopping || (t.EvalEvery > 0 && r.Step % t.EvalEvery == 0);
+                // Second-order iterations take seconds each: every one is evaluated and checkpointed (eval_every,
+                // save_every_steps > 0), so the curve shows them all and a stop loses none.
+                bool secondOrder = trainer.Optimizer is SecondOrderOptimizer<T> so && r.Step > so.WarmupSteps;
+                bool eval = last || stopping || (t.EvalEvery > 0 && (r.Step % t.EvalEvery == 0 || secondOrder));
                 if (eval || r.Step % Math.Max(1, t.LogEvery) == 0 || r.Skipped)
                 {
                     var m = eval ? trainer.Evaluate() : default;
@@ -129,7 +132,7 @@ public static class TrainingSession
                     if (eval && trainer.GroupLasso is { } lasso) observer.Message($"group lasso at step {r.Step}: {lasso.ZeroSummary(trainer.Model.Store.Values)}");
                 }
                 if (stopping) { cancelled = true; break; }
-                if (!last && t.SaveEverySteps > 0 && r.Step % t.SaveEverySteps == 0)
+                if (!last && t.SaveEverySteps > 0 && (r.Step % t.SaveEverySteps == 0 || secondOrder))
                 {
                     log.Flush(toDisk: true);
                     Checkpoint.Save(ckpt, trainer, Wall());

@@ -32,6 +32,9 @@ public sealed class SecondOrderCliTests : IDisposable
         Assert.True(File.Exists(Path.Combine(dir, "plots", "loss.png")));
         var rows = MetricsLog.ReadJsonl(Path.Combine(dir, MetricsLog.JsonlFileName));
         Assert.Equal(8, rows.Count);
+        // eval_every 5 applies to the Adam warm start (steps 1-4: none evaluated); every second-order iteration is evaluated.
+        Assert.All(rows.Where(r => r.Step <= 4), r => Assert.Null(r.EvalMse));
+        Assert.All(rows.Where(r => r.Step > 4), r => Assert.NotNull(r.EvalMse));
         Assert.True(rows[^1].LearningRate >= 0);     // lbfgs rows hold the accepted step length α
         (code, _, error) = Run("train", "--resume", dir, "--steps", "11", "--threads", "2");
         Assert.True(code == 0, error);
