@@ -129,7 +129,7 @@ public static class TrainingSession
                         eval ? m.Mse : null, eval ? m.Rel : null, eval ? m.RelL2 : null, Wall());
                     log.Append(rec);
                     observer.Report(rec);
-                    if (eval && trainer.GroupLasso is { } lasso) observer.Message($"group lasso at step {r.Step}: {lasso.ZeroSummary(trainer.Model.Store.Values)}");
+                    if (eval && !secondOrder && trainer.GroupLasso is { } lasso) observer.Message($"group lasso at step {r.Step}: {lasso.ZeroSummary(trainer.Model.Store.Values)}");
                 }
                 if (stopping) { cancelled = true; break; }
                 if (!last && t.SaveEverySteps > 0 && (r.Step % t.SaveEverySteps == 0 || secondOrder))
