@@ -84,7 +84,7 @@ public class ChannelGroupLassoTests
     }
 
     [Fact]
-    public void Training_with_group_lasso_zeroes_whole_channels_and_resumes_the_same()
+    public void Training_with_group_lasso_zeroes_whole_channels()
     {
         var a = new Trainer<double>(Config("training.group_lasso=30"));
         Assert.NotNull(a.GroupLasso);
@@ -97,6 +97,22 @@ public class ChannelGroupLassoTests
         for (int i = 0; i < 20; i++) plain.TrainStep();
         Assert.Null(plain.GroupLasso);
         Assert.NotEqual(plain.Model.Store.Checksum(), a.Model.Store.Checksum());
+    }
+
+    [Fact]
+    public void Group_lasso_waits_for_the_step_schedules_decay_to_start()
+    {
+        // decay_start_loss below any loss these steps reach: the decay never starts, so neither does the penalty.
+        var waiting = new Trainer<double>(Config("training.group_lasso=30", "training.decay_start_loss=1e-30"));
+        var plain = new Trainer<double>(Config("training.decay_start_loss=1e-30"));
+        for (int i = 0; i < 10; i++) { waiting.TrainStep(); plain.TrainStep(); }
+        Assert.Equal(plain.Model.Store.Checksum(), waiting.Model.Store.Checksum());
+        // Once the loss falls below it (1e9: at the first step), the proximal steps begin.
+        var started = new Trainer<double>(Config("training.group_lasso=30", "training.decay_start_loss=1e9"));
+        var decaying = new Trainer<double>(Config("training.decay_start_loss=1e9"));
+        for (int i = 0; i < 10; i++) { started.TrainStep(); decaying.TrainStep(); }
+        Assert.NotEqual(decaying.Model.Store.Checksum(), started.Model.Store.Checksum());
+        Assert.Contains(Enumerable.Range(0, started.GroupLasso!.Count), g => started.GroupLasso.Indices(g).ToArray().All(i => started.Model.Store.Values[i] == 0));
     }
 
     [Theory]

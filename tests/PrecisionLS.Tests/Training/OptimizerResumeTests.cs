@@ -33,6 +33,7 @@ public class OptimizerResumeTests
     [InlineData("training.optimizer=lbfgs", "training.adam_warmup_steps=10", "training.second_order_batch_size=48")]
     [InlineData("training.optimizer=gauss_newton", "training.refresh_every=4", "training.cg_max_iters=5")]
     [InlineData("training.optimizer=gauss_newton", "training.refresh_every=4", "training.gn_solver=direct")]
+    [InlineData("training.group_lasso=20", "training.decay_start_loss=1e9", "training.step_rate=5")]     // the proximal step starts with the decay clock
     public void Resumed_run_ends_with_the_same_parameters_as_a_straight_run(string a1, string a2, string a3)
     {
         string a = TempDir(), b = TempDir();
