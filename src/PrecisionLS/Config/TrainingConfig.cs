@@ -69,7 +69,8 @@ public sealed record TrainingConfig
     /// <summary>L1 penalty: loss += l1_reg · Σ|p| over the trainable parameters (0 = off).</summary>
     public double L1Reg { get; init; }
     /// <summary>Group lasso over whole channels (BaseConv models): after each first-order step every channel group is
-    /// shrunk by the proximal map of lr · group_lasso · Σ‖w_g‖, so unneeded channels become exactly zero (0 = off).</summary>
+    /// shrunk by the proximal map of lr · group_lasso · Σ‖w_g‖, so unneeded channels become exactly zero (0 = off).
+    /// With decay_start_loss it starts when the step schedule's decay does (not on the plateau).</summary>
     public double GroupLasso { get; init; }
     /// <summary>With group_lasso: also group each residual-stream channel (everything that reads or writes it).</summary>
     public bool GroupLassoResidual { get; init; } = true;
