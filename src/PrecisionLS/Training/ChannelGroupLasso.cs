@@ -24,6 +24,7 @@ namespace PrecisionLS.Training;
 /// </list>
 /// The two kinds overlap (in_proj[c, r] is in both); their proximal maps are applied one after the other, inner
 /// channels first. That is not the exact proximal map of the sum, but it keeps what matters: groups reach exactly zero.
+/// Frozen tensors (train_proj or train_pos false) are left out of every group: the step never changes them.
 /// </remarks>
 public sealed class ChannelGroupLasso<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -44,6 +45,14 @@ public sealed class ChannelGroupLasso<T> where T : unmanaged, IFloatingPointIeee
     public static ChannelGroupLasso<T> ForModel(ParameterStore<T> store, bool residual)
     {
         var groups = new List<int[]>(); var names = new List<string>();
+        // Frozen tensors (train_proj / train_pos false) keep their values: the proximal step touches trainable weights only.
+        var frozen = new bool[store.Size];
+        foreach (var p in store.Parameters.Where(p => !p.Trainable)) Array.Fill(frozen, true, p.Offset, p.Length);
+        void AddGroup(IEnumerable<int> indices, string name)
+        {
+            int[] kept = [.. indices.Where(i => !frozen[i])];
+            if (kept.Length > 0) { groups.Add(kept); names.Add(name); }
+        }
         var layers = store.Parameters.Select(p => p.Name).Where(n => n.EndsWith(".base_conv.in_proj.weight", StringComparison.Ordinal))
                           .Select(n => n[..^".in_proj.weight".Length]).ToList();
         if (layers.Count == 0)
@@ -75,7 +84,7 @@ public sealed class ChannelGroupLasso<T> where T : unmanaged, IFloatingPointIeee
                 g.Add(inB.Offset + c); g.Add(pB.Offset + c); g.Add(convB.Offset + c);
                 for (int j = 0; j < k; j++) g.Add(convW.Offset + c * k + j);
                 for (int r = 0; r < outW.Shape[0]; r++) g.Add(outW.Offset + r * inner + c);
-                groups.Add([.. g]); names.Add($"layer {l} inner {c}");
+                AddGroup(g, $"layer {l} inner {c}");
             }
         }
         if (residual)
@@ -86,7 +95,7 @@ public sealed class ChannelGroupLasso<T> where T : unmanaged, IFloatingPointIeee
             void Rows(Parameter p) { int cols = p.Length / p.Shape[0]; for (int r = 0; r < width; r++) for (int j = 0; j < cols; j++) perChannel[r].Add(p.Offset + r * cols + j); }
             void Columns(Parameter p) { int rows = p.Length / width; for (int i = 0; i < rows; i++) for (int r = 0; r < width; r++) perChannel[r].Add(p.Offset + i * width + r); }
             Rows(readIn);
-            if (store.TryGet("_read_in.bias", out var readInBias)) { Rows(P(readInBias.Name)); }
+            if (store.TryGet("_read_in.bias", out var readInBias)) Rows(P(readInBias.Name));
             Columns(readOut);
             if (store.TryGet("_backbone.transformer.wpe.weight", out var wpe)) Columns(P(wpe.Name));
             foreach (var prefix in layers)
@@ -100,7 +109,7 @@ public sealed class ChannelGroupLasso<T> where T : unmanaged, IFloatingPointIeee
             if (unknown is not null)
                 throw new ConfigException($"training.group_lasso_residual: parameter '{unknown.Name}' reads or writes the residual stream in a way the groups do not cover " +
                                           "(models with MLPs, LayerNorms or other mixers are not supported); set group_lasso_residual: false to group only the BaseConv channels");
-            for (int r = 0; r < width; r++) { groups.Add([.. perChannel[r]]); names.Add($"residual {r}"); }
+            for (int r = 0; r < width; r++) AddGroup(perChannel[r], $"residual {r}");
         }
         return new ChannelGroupLasso<T>([.. groups], [.. names]);
     }

@@ -84,6 +84,23 @@ public class ChannelGroupLassoTests
     }
 
     [Fact]
+    public void Frozen_read_in_read_out_and_position_embedding_are_never_shrunk()
+    {
+        var cfg = Config("model.train_proj=false", "model.train_pos=false");
+        var model = new SequenceModel<double>(cfg.Model);
+        model.Initialize(new Rng(6));
+        var lasso = ChannelGroupLasso<double>.ForModel(model.Store, residual: true);
+        var frozen = model.Store.Parameters.Where(p => !p.Trainable).ToArray();
+        Assert.Contains(frozen, p => p.Name == "_read_in.weight");
+        Assert.Contains(frozen, p => p.Name == "_backbone.transformer.wpe.weight");
+        var before = frozen.Select(p => model.Store.Value(p).ToArray()).ToArray();
+        Assert.Equal(lasso.Count, lasso.Shrink(model.Store.Values, 1e9));       // every trainable group to zero
+        for (int k = 0; k < frozen.Length; k++) Assert.Equal(before[k], model.Store.Value(frozen[k]).ToArray());
+        int w = cfg.Model.NEmbd, layers = cfg.Model.NLayer;
+        for (int g = layers * w; g < lasso.Count; g++) Assert.Equal(layers * (3 * w + 1), lasso.Indices(g).Length);   // only the layers' reads and writes
+    }
+
+    [Fact]
     public void Training_with_group_lasso_zeroes_whole_channels()
     {
         var a = new Trainer<double>(Config("training.group_lasso=30"));
